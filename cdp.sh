@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# cdp.sh — the project's two commands, and the steps they are made of.
+#
+#   ./cdp.sh demo    install what is missing, build, install, start a local
+#                    cluster with cdp preloaded, load demo data, print how to connect
+#   ./cdp.sh test    install what is missing, build, install, run every suite
+#                    (pg_regress, isolation, pgTAP, script tests); exit 1 on a failure
+#
+# Other steps: deps, build, install, start, stop, status, psql.
+# Run as root on Debian: servers and tests run as the postgres OS user.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+PGVER=15
+PGBIN=/usr/lib/postgresql/$PGVER/bin
+DEMO_PORT=${CDP_DEMO_PORT:-5433}
+DEMO_DB=${CDP_DEMO_DB:-cdp}
+PACKAGES=(postgresql-$PGVER postgresql-server-dev-$PGVER postgresql-$PGVER-partman postgresql-$PGVER-pgtap
+          libtap-parser-sourcehandler-pgtap-perl make gcc rsync util-linux procps)
+
+say() { printf '==> %s\n' "$*"; }
+die() { printf 'cdp.sh: %s\n' "$*" >&2; exit 1; }
+as_postgres() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+deps() {
+  local missing=()
+  for p in "${PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} = 0 ] && { say "packages: all present"; return; }
+  [ "$(id -u)" = 0 ] || die "missing packages (${missing[*]}); run as root to install them"
+  say "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+build() { say "building"; make -C "$HERE" -s PG_CONFIG=$PGBIN/pg_config; }
+
+install_ext() {
+  [ "$(id -u)" = 0 ] || { say "not root: skipping make install"; return; }
+  say "installing the extension"; make -C "$HERE" -s install PG_CONFIG=$PGBIN/pg_config >/dev/null
+}
+
+# The demo cluster lives in the project folder when the postgres user can reach
+# it, else under /var/lib/postgresql.
+demo_dir() {
+  if as_postgres test -w "$HERE" 2>/dev/null || { [ "$(id -u)" = 0 ] && as_postgres test -x "$HERE"; }; then
+    echo "$HERE/.demo"
+  else
+    echo /var/lib/postgresql/cdp-demo
+  fi
+}
+
+start() {
+  local dir; dir=$(demo_dir)
+  mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres: "$dir"
+  if [ ! -f "$dir/data/PG_VERSION" ]; then
+    say "initializing a cluster in $dir/data"
+    as_postgres $PGBIN/initdb -D "$dir/data" -A trust -U postgres >/dev/null
+    cat >> "$dir/data/postgresql.conf" <<CONF
+# added by cdp.sh
+port = $DEMO_PORT
+listen_addresses = 'localhost'
+unix_socket_directories = '$dir'
+shared_preload_libraries = 'cdp'
+cdp.naptime = 10
+CONF
+  fi
+  if as_postgres $PGBIN/pg_ctl -D "$dir/data" status >/dev/null 2>&1; then
+    say "cluster already running"
+  else
+    as_postgres $PGBIN/pg_ctl -D "$dir/data" -l "$dir/server.log" -w start >/dev/null
+  fi
+}
+
+stop() {
+  local dir; dir=$(demo_dir)
+  [ -f "$dir/data/PG_VERSION" ] || { say "no demo cluster"; return; }
+  as_postgres $PGBIN/pg_ctl -D "$dir/data" -m fast -w stop >/dev/null 2>&1 || true
+  say "stopped"
+}
+
+psql_demo() { local dir; dir=$(demo_dir); as_postgres psql -h "$dir" -p "$DEMO_PORT" -U postgres "$@"; }
+
+demo() {
+  deps; build; install_ext; start
+  local dir; dir=$(demo_dir)
+  if ! psql_demo -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DEMO_DB'" | grep -q 1; then
+    psql_demo -d postgres -q -c "CREATE DATABASE $DEMO_DB"
+  fi
+  psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS cdp CASCADE"
+  psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -f "$HERE/test/demo/demo.sql"
+  cat <<MSG
+
+cdp is running. Connect with:
+
+    psql -h $dir -p $DEMO_PORT -U postgres $DEMO_DB
+
+or over TCP: psql "host=localhost port=$DEMO_PORT user=postgres dbname=$DEMO_DB"
+Try:  SELECT * FROM cdp.tenants;   \\df cdp.*   \\dt cdp.*
+Stop it with: ./cdp.sh stop
+MSG
+}
+
+test_all() {
+  deps; build; install_ext
+  # One test run at a time per machine: installs and temp clusters are shared.
+  exec 9>/tmp/cdp-test.lock; flock 9
+  local work; work=$(mktemp -d /tmp/cdp-test.XXXXXX)
+  rsync -a --exclude .git --exclude .demo "$HERE/" "$work/"
+  [ "$(id -u)" = 0 ] && chown -R postgres: "$work"
+  local rc=0
+  as_postgres env PG_CONFIG=$PGBIN/pg_config PATH="$PGBIN:$PATH" bash "$work/test/run_suites.sh" "$work" || rc=$?
+  if [ $rc = 0 ]; then rm -rf "$work"; else say "failed: outputs kept in $work"; fi
+  return $rc
+}
+
+case "${1:-}" in
+  demo) demo ;;
+  test) test_all ;;
+  deps) deps ;;
+  build) build ;;
+  install) build; install_ext ;;
+  start) start ;;
+  stop) stop ;;
+  status) as_postgres $PGBIN/pg_ctl -D "$(demo_dir)/data" status ;;
+  psql) shift; psql_demo -d "$DEMO_DB" "$@" ;;
+  *) sed -n '2,12p' "$0"; exit 2 ;;
+esac

@@ -1,0 +1,25 @@
+# test/lib.sh — helpers for tests that need a cluster of their own (sourced).
+# Runs as the postgres OS user. Each cluster: initdb in DIR, cdp preloaded,
+# listening only on a Unix socket in DIR and on the given port.
+PGBIN=${PGBIN:-$(pg_config --bindir)}
+
+start_cluster() {   # start_cluster DIR PORT [extra postgresql.conf lines...]
+  local dir=$1 port=$2; shift 2
+  rm -rf "$dir"; mkdir -p "$dir"
+  "$PGBIN/initdb" -D "$dir/data" -A trust -U postgres >/dev/null || return 1
+  {
+    echo "port = $port"
+    echo "listen_addresses = ''"
+    echo "unix_socket_directories = '$dir'"
+    cat "$(dirname "${BASH_SOURCE[0]}")/cdp.conf"
+    for line in "$@"; do echo "$line"; done
+  } >> "$dir/data/postgresql.conf"
+  "$PGBIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+}
+
+stop_cluster() {    # stop_cluster DIR
+  "$PGBIN/pg_ctl" -D "$1/data" -m fast -w -t 60 stop >/dev/null 2>&1 || true
+}
+
+# psql against a cluster started above: cpsql DIR PORT DB [psql args...]
+cpsql() { local dir=$1 port=$2 db=$3; shift 3; psql -X -q -h "$dir" -p "$port" -U postgres -d "$db" "$@"; }
