@@ -12,7 +12,9 @@ set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 PGVER=15
-PGBIN=/usr/lib/postgresql/$PGVER/bin
+# CDP_PGBIN points at another (relocated) PostgreSQL 15 build, e.g. a private
+# copy per developer; the default is Debian's.
+PGBIN=${CDP_PGBIN:-/usr/lib/postgresql/$PGVER/bin}
 DEMO_PORT=${CDP_DEMO_PORT:-5433}
 DEMO_DB=${CDP_DEMO_DB:-cdp}
 PACKAGES=(postgresql-$PGVER postgresql-server-dev-$PGVER postgresql-$PGVER-partman postgresql-$PGVER-pgtap
@@ -104,14 +106,16 @@ MSG
 }
 
 test_all() {
-  deps; build; install_ext
-  # One test run at a time per machine: installs and temp clusters are shared.
-  exec 9>/tmp/cdp-test.lock; flock 9
+  deps
+  # One run at a time per PostgreSQL installation: the install is shared.
+  exec 9>"/tmp/cdp-test-$(echo "$PGBIN" | md5sum | cut -c1-8).lock"; flock 9
+  build; install_ext
   local work; work=$(mktemp -d /tmp/cdp-test.XXXXXX)
   rsync -a --exclude .git --exclude .demo "$HERE/" "$work/"
   [ "$(id -u)" = 0 ] && chown -R postgres: "$work"
   local rc=0
-  as_postgres env PG_CONFIG=$PGBIN/pg_config PATH="$PGBIN:$PATH" bash "$work/test/run_suites.sh" "$work" || rc=$?
+  as_postgres env PG_CONFIG=$PGBIN/pg_config PGBIN="$PGBIN" PATH="$PGBIN:$PATH" \
+    CDP_TEST_PORT_BASE="${CDP_TEST_PORT_BASE:-55430}" bash "$work/test/run_suites.sh" "$work" || rc=$?
   if [ $rc = 0 ]; then rm -rf "$work"; else say "failed: outputs kept in $work"; fi
   return $rc
 }

@@ -15,14 +15,19 @@ suite() {   # suite NAME COMMAND...
   else failed=$((failed + 1)); failures+=("$name"); printf 'not ok - suite %s\n' "$name"; fi
 }
 
+# pg_regress picks its own port unless told; parallel runs on one machine each
+# set CDP_TEST_PORT_BASE to keep apart.
+PORT_OPT="--port=$((PORT_BASE + 3))"
+ISO_PORT_OPT="--port=$((PORT_BASE + 4))"
+
 regress() {
-  make -s installcheck ISOLATION= && return 0
+  make -s installcheck ISOLATION= EXTRA_REGRESS_OPTS="$PORT_OPT" && return 0
   [ -f regression.diffs ] && head -200 regression.diffs
   return 1
 }
 
 isolation() {
-  make -s installcheck REGRESS= && return 0
+  make -s installcheck REGRESS= EXTRA_REGRESS_OPTS="$ISO_PORT_OPT" && return 0
   [ -f output_iso/regression.diffs ] && head -200 output_iso/regression.diffs
   return 1
 }
