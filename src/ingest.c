@@ -225,6 +225,7 @@ Suppressed(CdpCall *call, CdpMessage *m)
 {
 	CdpBatch   *b = &call->batch;
 
+	cdp_probe_refresh(&b->probe);
 	for (int i = 0; i < m->nids; i++)
 	{
 		if (cdp_probe_suppressed(&b->probe, b->tenant->tenant_id, m->ids[i].id_type, m->ids[i].hash))
@@ -281,7 +282,12 @@ ProfileTraits(CdpCall *call, CdpMessage *m, int64 profile)
 
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = Int64GetDatum(profile);
-	if (m->traits && JB_ROOT_COUNT(m->traits) > 0)
+	if (m->profile_traits_known)
+	{
+		traits = m->profile_traits;
+		times = m->profile_trait_times;
+	}
+	else if (m->traits && JB_ROOT_COUNT(m->traits) > 0)
 	{
 		if (cdp_plan_exec(PLAN_GET_TRAITS, v, NULL) == 1)
 		{

@@ -45,7 +45,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"SELECT profile_id FROM cdp.identifiers WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
 	[PLAN_LOCK_PROFILE] = {
-		"SELECT merged_into, created_at FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2 FOR UPDATE",
+		"SELECT merged_into, created_at, traits, trait_times FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2 FOR UPDATE",
 		2, {INT4OID, INT8OID}},
 	[PLAN_NEW_PROFILE] = {
 		"INSERT INTO cdp.profiles (tenant_id, first_seen_at, last_seen_at) VALUES ($1, $2, $2) "
