@@ -19,6 +19,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "storage/itemptr.h"
+#include "utils/fmgrprotos.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -37,6 +39,7 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "authcache.h"
 #include "cdp.h"
 #include "identity.h"
 #include "ingest.h"
@@ -137,6 +140,9 @@ Authenticate(CdpCall *call, text *key_text)
 	bytea	   *hash;
 	Datum		v[2];
 	bool		isnull;
+	CdpAuthEntry *e;
+	CdpAuthEntry fresh;
+	MemoryContext old;
 
 	if (strncmp(key, "cdpk_", 5) != 0 || !(*p >= '1' && *p <= '9'))
 		BadKey("A write key begins with \"cdpk_\" and the tenant id.");
@@ -156,27 +162,43 @@ Authenticate(CdpCall *call, text *key_text)
 	SET_VARSIZE(hash, VARHDRSZ + sizeof(digest));
 	memcpy(VARDATA(hash), digest, sizeof(digest));
 
-	v[0] = Int32GetDatum((int32) tenant_id);
-	v[1] = PointerGetDatum(hash);
-	if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
-		BadKey("No source has this write key (it may have been rotated).");
-	call->batch.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+	if ((e = cdp_authcache_get(digest)) == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(call->callcxt);
-
-		call->batch.tenant = cdp_tenant_make((int32) tenant_id,
-											 DatumGetJsonbP(cdp_plan_value(0, 3, &isnull)),
-											 DatumGetByteaPP(cdp_plan_value(0, 4, &isnull)));
-		call->has_suppressions = DatumGetBool(cdp_plan_value(0, 5, &isnull));
-		MemoryContextSwitchTo(old);
+		v[0] = Int32GetDatum((int32) tenant_id);
+		v[1] = PointerGetDatum(hash);
+		if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
+			BadKey("No source has this write key (it may have been rotated).");
+		memset(&fresh, 0, sizeof(fresh));
+		memcpy(fresh.key_hash, digest, sizeof(digest));
+		fresh.tenant_id = (int32) tenant_id;
+		fresh.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+		fresh.enabled = DatumGetBool(cdp_plan_value(0, 2, &isnull));
+		fresh.settings = DatumGetJsonbP(cdp_plan_value(0, 3, &isnull));
+		fresh.secret = DatumGetByteaPP(cdp_plan_value(0, 4, &isnull));
+		fresh.source_tid = *(ItemPointer) DatumGetPointer(cdp_plan_value(0, 5, &isnull));
+		fresh.source_xmin = DatumGetTransactionId(cdp_plan_value(0, 6, &isnull));
+		fresh.tenant_tid = *(ItemPointer) DatumGetPointer(cdp_plan_value(0, 7, &isnull));
+		fresh.tenant_xmin = DatumGetTransactionId(cdp_plan_value(0, 8, &isnull));
+		cdp_plan_done();
+		cdp_authcache_put(&fresh);
+		e = &fresh;
 	}
-	if (!DatumGetBool(cdp_plan_value(0, 2, &isnull)))
+	if (!e->enabled)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("write key of a disabled source"),
 				 errdetail("Source %d of tenant %ld is disabled; nothing it sends is stored.",
-						   call->batch.source_id, tenant_id),
+						   e->source_id, tenant_id),
 				 errhint("An administrator can enable it with cdp.set_source_enabled.")));
+	call->batch.source_id = e->source_id;
+	old = MemoryContextSwitchTo(call->callcxt);
+	call->batch.tenant = cdp_tenant_make((int32) tenant_id, e->settings, e->secret);
+	MemoryContextSwitchTo(old);
+
+	/* Suppressions can appear at any time (an erasure): checked on every call. */
+	v[0] = Int32GetDatum((int32) tenant_id);
+	cdp_plan_exec(PLAN_HAS_SUPPRESSIONS, v, NULL);
+	call->has_suppressions = DatumGetBool(cdp_plan_value(0, 1, &isnull));
 	cdp_plan_done();
 }
 

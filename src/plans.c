@@ -32,12 +32,14 @@ typedef struct PlanDef
 static const PlanDef plan_defs[NUM_PLANS] = {
 	/* One round trip sets up a call: source, tenant settings, secret, any suppressions. */
 	[PLAN_AUTH] = {
-		"SELECT s.source_id, s.enabled, t.settings, x.secret, "
-		"EXISTS (SELECT 1 FROM cdp.suppressions p WHERE p.tenant_id = s.tenant_id) "
+		"SELECT s.source_id, s.enabled, t.settings, x.secret, s.ctid, s.xmin, t.ctid, t.xmin "
 		"FROM cdp.sources s JOIN cdp.tenants t ON t.tenant_id = s.tenant_id "
 		"JOIN cdp.tenant_secrets x ON x.tenant_id = s.tenant_id "
 		"WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
 		2, {INT4OID, BYTEAOID}},
+	[PLAN_HAS_SUPPRESSIONS] = {
+		"SELECT EXISTS (SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1)",
+		1, {INT4OID}},
 	[PLAN_IS_SUPPRESSED] = {
 		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
