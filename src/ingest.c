@@ -194,12 +194,6 @@ Authenticate(CdpCall *call, text *key_text)
 	old = MemoryContextSwitchTo(call->callcxt);
 	call->batch.tenant = cdp_tenant_make((int32) tenant_id, e->settings, e->secret);
 	MemoryContextSwitchTo(old);
-
-	/* Suppressions can appear at any time (an erasure): checked on every call. */
-	v[0] = Int32GetDatum((int32) tenant_id);
-	cdp_plan_exec(PLAN_HAS_SUPPRESSIONS, v, NULL);
-	call->has_suppressions = DatumGetBool(cdp_plan_value(0, 1, &isnull));
-	cdp_plan_done();
 }
 
 /* ---------- per-message work ---------- */
@@ -402,13 +396,10 @@ JsonbOrNull(Jsonb *j, char *null)
 }
 
 static void
-StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+EventValues(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, Datum *v, char *nulls)
 {
 	CdpBatch   *b = &call->batch;
-	Datum		v[16];
-	char		nulls[16];
 
-	memset(nulls, ' ', sizeof(nulls));
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
 	v[1] = TimestampTzGetDatum(m->event_time);
 	v[2] = Int64GetDatum(event_id);
@@ -425,7 +416,53 @@ StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	v[13] = JsonbOrNull(m->properties, &nulls[13]);
 	v[14] = JsonbOrNull(m->traits, &nulls[14]);
 	v[15] = JsonbOrNull(m->context, &nulls[15]);
+}
+
+static void
+StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+{
+	Datum		v[16];
+	char		nulls[16];
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
 	cdp_plan_exec(PLAN_EVENT, v, nulls);
+}
+
+/* Claims the messageId and stores the event in one statement; false for a duplicate. */
+static bool
+DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+{
+	Datum		v[17];
+	char		nulls[17];
+	bool		stored;
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
+	v[16] = TimestampTzGetDatum(call->batch.received_at - call->batch.tenant->dedupe_window);
+	stored = cdp_plan_exec(PLAN_DEDUPE_AND_EVENT, v, nulls) == 1;
+	cdp_plan_done();
+	return stored;
+}
+
+static int64
+OriginalEvent(CdpCall *call, CdpMessage *m)
+{
+	Datum		v[2];
+	bool		isnull;
+	int64		original = 0;
+
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = CStringGetTextDatum(m->message_id);
+	if (cdp_plan_exec(PLAN_DUPLICATE_OF, v, NULL) == 1)
+	{
+		Datum		d = cdp_plan_value(0, 1, &isnull);
+
+		if (!isnull)
+			original = DatumGetInt64(d);
+	}
+	cdp_plan_done();
+	return original;
 }
 
 static void
@@ -462,6 +499,26 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	}
 
 	event_id = nextval_internal(call->event_seq, false);
+
+	/* Known person, nothing to change: dedupe and store in one statement. */
+	if (strcmp(m.type, "identify") != 0 && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
+	{
+		if (!DedupeAndStore(call, &m, profile, event_id))
+		{
+			r->status = "duplicate";
+			r->event_id = OriginalEvent(call, &m);
+			return;
+		}
+		if (strcmp(m.type, "group") == 0)
+			GroupTraits(call, &m);
+		if (m.consent)
+			Consent(call, &m, profile);
+		r->status = "accepted";
+		r->profile_id = profile;
+		r->event_id = event_id;
+		return;
+	}
+
 	if (!Dedupe(call, &m, event_id, &original))
 	{
 		r->status = "duplicate";
@@ -902,6 +959,9 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
 	cdp_probe_open(&call->batch.probe);
+	/* Suppressions can appear at any time (an erasure): checked on every call. */
+	cdp_probe_refresh(&call->batch.probe);
+	call->has_suppressions = cdp_probe_any_suppression(&call->batch.probe, call->batch.tenant->tenant_id);
 	call->event_seq = get_relname_relid("event_id_seq", get_namespace_oid(CDP_SCHEMA, false));
 	if (!OidIsValid(call->event_seq))
 		elog(ERROR, "sequence cdp.event_id_seq is missing");
