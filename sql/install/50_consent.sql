@@ -199,3 +199,98 @@ AS $$
 $$;
 COMMENT ON FUNCTION cdp._expire_consents() IS
   'cdp internal (scheduled by the workers): records every expired grant of a canonical profile as withdrawn (legal basis "expired"); returns how many. Expired grants already stop counting before this runs.';
+
+-- The canonical profile a raw identifier resolves to, or NULL when no
+-- profile carries it. The value is hashed by identity resolution's own
+-- cdp._identifier_hash (normalization + HMAC under the tenant secret), so a
+-- value is found exactly when ingestion would have matched it. A value that
+-- is not an identifier (blocked, empty) is an error. Returns the hash too,
+-- for suppression.
+CREATE FUNCTION cdp._resolve_identifier(p_tenant_id integer, p_id_type text, p_value text,
+                                        OUT profile_id bigint, OUT id_hash bytea)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  IF p_id_type IS NULL OR p_value IS NULL THEN
+    RAISE EXCEPTION 'id_type and value must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  id_hash := cdp._identifier_hash(p_tenant_id, p_id_type, p_value);
+  IF id_hash IS NULL THEN
+    RAISE EXCEPTION 'value is not an identifier of type %', p_id_type
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It is empty or a blocked value once normalized, so no profile can carry it.';
+  END IF;
+  SELECT cdp._canonical_profile(p_tenant_id, i.profile_id) INTO profile_id
+    FROM cdp.identifiers i
+   WHERE i.tenant_id OPERATOR(pg_catalog.=) p_tenant_id AND i.id_type OPERATOR(pg_catalog.=) p_id_type
+     AND i.id_hash OPERATOR(pg_catalog.=) _resolve_identifier.id_hash;
+END
+$$;
+COMMENT ON FUNCTION cdp._resolve_identifier(integer, text, text) IS
+  'cdp internal: hashes a raw identifier like ingestion does and returns its canonical profile (NULL if none) and the hash; 22004 for NULL, 22023 for a blocked value.';
+
+-- A consent decision by hand or by an application: appended to the ledger
+-- for the person the identifier resolves to, effective for the next query.
+-- granted = false records "withdrawn" when the person had granted the
+-- purpose and "denied" otherwise.
+CREATE FUNCTION cdp.set_consent(tenant text, id_type text, value text, purpose text, granted boolean,
+                                legal_basis text DEFAULT 'consent', expires_at timestamptz DEFAULT NULL,
+                                source text DEFAULT NULL)
+RETURNS bigint
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tid integer := cdp._authorized_tenant(tenant, 'write');
+  sid integer;
+  person record;
+  decision text;
+  new_id bigint;
+BEGIN
+  IF purpose IS NULL OR granted IS NULL THEN
+    RAISE EXCEPTION 'purpose and granted must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM cdp.purposes p
+                  WHERE p.tenant_id OPERATOR(pg_catalog.=) tid AND p.purpose OPERATOR(pg_catalog.=) set_consent.purpose) THEN
+    RAISE EXCEPTION 'purpose "%" does not exist in tenant "%"', purpose, tenant USING ERRCODE = 'undefined_object';
+  END IF;
+  IF legal_basis IS NOT NULL AND (pg_catalog.btrim(legal_basis) = '' OR pg_catalog.length(legal_basis) > 100) THEN
+    RAISE EXCEPTION 'legal_basis must be a short non-empty text' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF expires_at IS NOT NULL AND NOT granted THEN
+    RAISE EXCEPTION 'only a grant can expire' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF expires_at IS NOT NULL AND expires_at <= pg_catalog.now() THEN
+    RAISE EXCEPTION 'expires_at must be in the future' USING ERRCODE = 'invalid_parameter_value';
+  END IF;
+  IF source IS NOT NULL THEN
+    sid := cdp._source_id(tid, tenant, source);
+  END IF;
+  SELECT * INTO person FROM cdp._resolve_identifier(tid, id_type, value);
+  IF person.profile_id IS NULL THEN
+    RAISE EXCEPTION 'no profile in tenant "%" has this % identifier', tenant, id_type
+      USING ERRCODE = 'no_data_found',
+            HINT = 'Consent is recorded for known customers; ingest an identify message first.';
+  END IF;
+  decision := CASE
+    WHEN granted THEN 'granted'
+    WHEN EXISTS (SELECT 1 FROM cdp.consent_current c
+                  WHERE c.tenant_id OPERATOR(pg_catalog.=) tid AND c.profile_id OPERATOR(pg_catalog.=) person.profile_id
+                    AND c.purpose OPERATOR(pg_catalog.=) set_consent.purpose AND c.decision OPERATOR(pg_catalog.=) 'granted')
+      THEN 'withdrawn'
+    ELSE 'denied' END;
+  INSERT INTO cdp.consent_ledger (tenant_id, profile_id, purpose, decision, source_id, legal_basis, recorded_at, expires_at)
+  VALUES (tid, person.profile_id, purpose, decision, sid, legal_basis, pg_catalog.clock_timestamp(), expires_at)
+  RETURNING consent_id INTO new_id;
+  PERFORM cdp._audit(tid, 'set_consent',
+    pg_catalog.jsonb_build_object('id_type', id_type, 'profile_id', person.profile_id, 'purpose', purpose,
+                                  'decision', decision, 'consent_id', new_id, 'legal_basis', legal_basis,
+                                  'expires_at', expires_at, 'source_id', sid));
+  RETURN new_id;
+END
+$$;
+COMMENT ON FUNCTION cdp.set_consent(text, text, text, text, boolean, text, timestamptz, text) IS
+  'Records a consent decision for the person a raw identifier resolves to (granted; or withdrawn/denied for granted = false), effective for the next query; returns the ledger id. For writers and compliance roles granted the tenant. Audited without the raw value. Errors: 42501 no grant, 42704 unknown purpose or source, P0002 unknown person, 22023 bad value or expiry.';
+GRANT EXECUTE ON FUNCTION cdp.set_consent(text, text, text, text, boolean, text, timestamptz, text)
+  TO cdp_writer, cdp_compliance, cdp_admin;
