@@ -166,6 +166,7 @@ COMMENT ON FUNCTION cdp._events_longest_keep() IS
 CREATE FUNCTION cdp._sync_partman_retention() RETURNS interval
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET intervalstyle = postgres
 AS $$
 DECLARE
   longest interval := cdp._events_longest_keep();
@@ -361,7 +362,7 @@ DECLARE
   total bigint := 0;
 BEGIN
   IF pg_catalog.to_regprocedure('cdp._purge_profiles(integer, bigint[], boolean)') IS NULL THEN
-    RAISE NOTICE 'inactive profile retention skipped: cdp._purge_profiles is not installed';
+    RAISE DEBUG 'inactive profile retention skipped: cdp._purge_profiles is not installed';
     RETURN 0;
   END IF;
   FOR t IN SELECT tn.tenant_id, pg_catalog.now() - cdp._retention_keep(tn.tenant_id, 'inactive_profiles') AS cutoff
