@@ -21,9 +21,25 @@ INSERT INTO cdp.job_runs (job_name, runner, status, started_at, finished_at)
 VALUES ('test_old_run', 'session', 'succeeded', now() - interval '100 days', now() - interval '100 days'),
        ('test_recent_run', 'session', 'succeeded', now() - interval '10 days', now() - interval '10 days');
 
--- Inactive profiles: 7 years by default, 30 days for the short tenant.
+-- Inactive profiles: 7 years by default, 30 days for the short tenant. A
+-- person counts as active if any of its merged profiles was seen recently.
 SELECT cdp.set_retention('ret-k-short', 'inactive_profiles', '30 days');
-INSERT INTO cdp.profiles (tenant_id, last_seen_at) VALUES (:t_short, now() - interval '60 days'), (:t_def, now() - interval '60 days');
+INSERT INTO cdp.profiles (tenant_id, last_seen_at, traits) VALUES
+  (:t_short, now() - interval '60 days', '{"n": "inactive"}'),
+  (:t_short, now() - interval '1 day', '{"n": "active"}'),
+  (:t_short, now() - interval '60 days', '{"n": "inactive, merged one active"}'),
+  (:t_def, now() - interval '60 days', '{"n": "inactive, default horizon"}');
+SELECT profile_id AS p_old FROM cdp.profiles WHERE tenant_id = :t_short AND traits->>'n' = 'inactive' \gset
+SELECT profile_id AS p_kept FROM cdp.profiles WHERE tenant_id = :t_short AND traits->>'n' = 'inactive, merged one active' \gset
+INSERT INTO cdp.profiles (tenant_id, last_seen_at, merged_into, traits) VALUES
+  (:t_short, now() - interval '90 days', :p_old, '{"n": "merged into inactive"}'),
+  (:t_short, now() - interval '1 day', :p_kept, '{"n": "merged, active"}');
+INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id)
+SELECT :t_short, 'user_id', sha256(convert_to(p.traits->>'n', 'UTF8')), p.profile_id
+  FROM cdp.profiles p WHERE p.tenant_id = :t_short;
+INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type)
+SELECT :t_short, now() - interval '60 days', p.profile_id, 1, 'ev-' || p.profile_id, 'track'
+  FROM cdp.profiles p WHERE p.tenant_id = :t_short;
 
 BEGIN;
 SELECT job_name, status, message, sqlstate FROM cdp.run_job('retention');
@@ -38,8 +54,15 @@ SELECT CASE tenant_id WHEN :t_short THEN 'short' ELSE 'default' END AS tenant, p
 SELECT CASE tenant_id WHEN :t_short THEN 'short' ELSE 'default' END AS tenant, args->>'age' AS audit_kept
   FROM cdp.audit_log WHERE tenant_id IN (:t_short, :t_def) AND action = 'test_old_entry' ORDER BY 1 DESC, at DESC;
 SELECT job_name AS job_run_kept FROM cdp.job_runs WHERE job_name LIKE 'test\_%' ORDER BY 1;
-SELECT CASE tenant_id WHEN :t_short THEN 'short' ELSE 'default' END AS tenant, count(*) AS profiles
-  FROM cdp.profiles WHERE tenant_id IN (:t_short, :t_def) GROUP BY 1 ORDER BY 1 DESC;
+SELECT CASE tenant_id WHEN :t_short THEN 'short' ELSE 'default' END AS tenant, traits->>'n' AS profile_kept
+  FROM cdp.profiles WHERE tenant_id IN (:t_short, :t_def) ORDER BY 1 DESC, 2;
+-- What the purged person owned went with it; nothing was suppressed.
+SELECT count(*) AS identifiers_left FROM cdp.identifiers WHERE tenant_id = :t_short;
+SELECT count(*) AS events_left FROM cdp.events WHERE tenant_id = :t_short;
+SELECT count(*) AS owned_by_purged FROM cdp.identifiers
+ WHERE tenant_id = :t_short AND profile_id NOT IN (SELECT profile_id FROM cdp.profiles WHERE tenant_id = :t_short);
+SELECT count(*) AS suppressed FROM cdp.suppressions WHERE tenant_id = :t_short;
+SELECT action, args->'profiles' AS profiles FROM cdp.audit_log WHERE tenant_id = :t_short AND action LIKE 'retention%';
 
 -- Dedupe window: message ids older than the tenant's window are forgotten.
 INSERT INTO cdp.message_ids (tenant_id, message_id, received_at)

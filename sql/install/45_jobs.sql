@@ -360,6 +360,7 @@ DECLARE
   t record;
   ids bigint[];
   total bigint := 0;
+  purged bigint;
 BEGIN
   IF pg_catalog.to_regprocedure('cdp._purge_profiles(integer, bigint[], boolean)') IS NULL THEN
     RAISE DEBUG 'inactive profile retention skipped: cdp._purge_profiles is not installed';
@@ -367,6 +368,7 @@ BEGIN
   END IF;
   FOR t IN SELECT tn.tenant_id, pg_catalog.now() - cdp._retention_keep(tn.tenant_id, 'inactive_profiles') AS cutoff
              FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
+    purged := 0;
     FOR i IN 1 .. p_max_batches LOOP
       SELECT pg_catalog.array_agg(p.profile_id) INTO ids FROM (
         SELECT p.profile_id FROM cdp.profiles p
@@ -379,9 +381,15 @@ BEGIN
          ORDER BY p.profile_id LIMIT p_batch) p;
       EXIT WHEN ids IS NULL;
       EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
-      total := total + pg_catalog.cardinality(ids);
+      purged := purged + pg_catalog.cardinality(ids);
       EXIT WHEN pg_catalog.cardinality(ids) < p_batch;
     END LOOP;
+    -- Deleting people is a compliance-relevant act: say so in the audit log.
+    IF purged > 0 THEN
+      PERFORM cdp._audit(t.tenant_id, 'retention_purge_profiles',
+                         pg_catalog.jsonb_build_object('profiles', purged, 'inactive_since', t.cutoff));
+    END IF;
+    total := total + purged;
   END LOOP;
   RETURN total;
 END
