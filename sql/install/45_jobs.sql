@@ -295,6 +295,7 @@ DECLARE
 BEGIN
   SELECT pg_catalog.count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'cdp.events'::regclass;
   PERFORM cdp._sync_partman_retention();
+  PERFORM cdp._events_release_default();
   EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table => $1, p_analyze => false, p_jobmon => false)',
                             cdp._partman_schema())
   USING 'cdp.events';
