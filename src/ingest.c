@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -958,6 +959,13 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
+	/*
+	 * One HMAC context for every hash of the call, created here so that it
+	 * belongs to the caller's resource owner, not to a subtransaction of ours.
+	 */
+	call->batch.tenant->hmac = pg_hmac_create(PG_SHA256);
+	if (call->batch.tenant->hmac == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	cdp_probe_open(&call->batch.probe);
 	/* Suppressions can appear at any time (an erasure): checked on every call. */
 	cdp_probe_refresh(&call->batch.probe);
@@ -971,6 +979,9 @@ static void
 FinishCall(CdpCall *call)
 {
 	cdp_probe_close(&call->batch.probe);
+	pg_hmac_free(call->batch.tenant->hmac);
+	call->batch.tenant->hmac = NULL;
+	memset(call->batch.tenant->secret, 0, sizeof(call->batch.tenant->secret));
 	SPI_finish();
 }
 
