@@ -475,6 +475,17 @@ Reject(CdpCall *call, CdpMessage *m, JsonbValue *element, CdpResult *r, const ch
 	r->sqlstate = sqlstate;
 }
 
+/*
+ * Messages that write to their profile's state (identify: traits; consent:
+ * ledger rows that must follow a merge) lock the profile, so that a
+ * concurrent merge waits for them or they see it.
+ */
+static bool
+NeedsLock(CdpMessage *m)
+{
+	return strcmp(m->type, "identify") == 0 || m->consent != NULL;
+}
+
 static void
 ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 {
@@ -502,7 +513,7 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	event_id = nextval_internal(call->event_seq, false);
 
 	/* Known person, nothing to change: dedupe and store in one statement. */
-	if (strcmp(m.type, "identify") != 0 && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
+	if (!NeedsLock(&m) && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
 	{
 		if (!DedupeAndStore(call, &m, profile, event_id))
 		{
@@ -527,7 +538,7 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 		return;
 	}
 
-	profile = cdp_identity_resolve(&call->batch, &m, strcmp(m.type, "identify") == 0);
+	profile = cdp_identity_resolve(&call->batch, &m, NeedsLock(&m));
 	if (strcmp(m.type, "identify") == 0)
 		ProfileTraits(call, &m, profile);
 	else if (strcmp(m.type, "group") == 0)
@@ -795,7 +806,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 			r->event_id = owner->event_id;
 			continue;
 		}
-		profile = cdp_identity_resolve(&call->batch, &x->m, strcmp(x->m.type, "identify") == 0);
+		profile = cdp_identity_resolve(&call->batch, &x->m, NeedsLock(&x->m));
 		if (strcmp(x->m.type, "identify") == 0)
 			ProfileTraits(call, &x->m, profile);
 		else if (strcmp(x->m.type, "group") == 0)
