@@ -74,17 +74,7 @@ HashDatum(const uint8 *hash)
 static int64
 FindId(CdpBatch *b, const char *id_type, const uint8 *hash)
 {
-	Datum		v[3];
-	bool		isnull;
-	int64		result = 0;
-
-	v[0] = Int32GetDatum(b->tenant->tenant_id);
-	v[1] = CStringGetTextDatum(id_type);
-	v[2] = PointerGetDatum(HashDatum(hash));
-	if (cdp_plan_exec(PLAN_FIND_ID, v, NULL) > 0)
-		result = DatumGetInt64(cdp_plan_value(0, 1, &isnull));
-	cdp_plan_done();
-	return result;
+	return cdp_probe_identifier(&b->probe, b->tenant->tenant_id, id_type, hash);
 }
 
 /* Looks each identifier up; types an alias's previousId. */

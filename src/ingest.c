@@ -161,6 +161,15 @@ Authenticate(CdpCall *call, text *key_text)
 	if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
 		BadKey("No source has this write key (it may have been rotated).");
 	call->batch.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+	{
+		MemoryContext old = MemoryContextSwitchTo(call->callcxt);
+
+		call->batch.tenant = cdp_tenant_make((int32) tenant_id,
+											 DatumGetJsonbP(cdp_plan_value(0, 3, &isnull)),
+											 DatumGetByteaPP(cdp_plan_value(0, 4, &isnull)));
+		call->has_suppressions = DatumGetBool(cdp_plan_value(0, 5, &isnull));
+		MemoryContextSwitchTo(old);
+	}
 	if (!DatumGetBool(cdp_plan_value(0, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -169,7 +178,6 @@ Authenticate(CdpCall *call, text *key_text)
 						   call->batch.source_id, tenant_id),
 				 errhint("An administrator can enable it with cdp.set_source_enabled.")));
 	cdp_plan_done();
-	call->batch.tenant = cdp_tenant_load((int32) tenant_id, call->callcxt);
 }
 
 /* ---------- per-message work ---------- */
@@ -215,22 +223,15 @@ Quarantine(CdpCall *call, CdpMessage *m, JsonbValue *element, const char *error,
 static bool
 Suppressed(CdpCall *call, CdpMessage *m)
 {
-	Datum		v[3];
+	CdpBatch   *b = &call->batch;
 
-	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	for (int i = 0; i < m->nids; i++)
 	{
-		for (int k = 0; k < (m->ids[i].alias_previous ? 2 : 1); k++)
-		{
-			uint64		found;
-
-			v[1] = CStringGetTextDatum(k == 0 ? m->ids[i].id_type : "anonymous_id");
-			v[2] = PointerGetDatum(HashBytea(k == 0 ? m->ids[i].hash : m->ids[i].anon_hash));
-			found = cdp_plan_exec(PLAN_IS_SUPPRESSED, v, NULL);
-			cdp_plan_done();
-			if (found)
-				return true;
-		}
+		if (cdp_probe_suppressed(&b->probe, b->tenant->tenant_id, m->ids[i].id_type, m->ids[i].hash))
+			return true;
+		if (m->ids[i].alias_previous &&
+			cdp_probe_suppressed(&b->probe, b->tenant->tenant_id, "anonymous_id", m->ids[i].anon_hash))
+			return true;
 	}
 	return false;
 }
@@ -608,9 +609,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
-	call->has_suppressions = cdp_plan_exec(PLAN_HAS_SUPPRESSIONS,
-										   (Datum[]) {Int32GetDatum(call->batch.tenant->tenant_id)}, NULL) > 0;
-	cdp_plan_done();
+	cdp_probe_open(&call->batch.probe);
 	call->event_seq = get_relname_relid("event_id_seq", get_namespace_oid(CDP_SCHEMA, false));
 	if (!OidIsValid(call->event_seq))
 		elog(ERROR, "sequence cdp.event_id_seq is missing");
@@ -619,6 +618,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 static void
 FinishCall(CdpCall *call)
 {
+	cdp_probe_close(&call->batch.probe);
 	SPI_finish();
 }
 

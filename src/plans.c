@@ -8,6 +8,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
@@ -26,12 +27,14 @@ typedef struct PlanDef
 #define BYTEAARR 1001
 
 static const PlanDef plan_defs[NUM_PLANS] = {
+	/* One round trip sets up a call: source, tenant settings, secret, any suppressions. */
 	[PLAN_AUTH] = {
-		"SELECT s.source_id, s.enabled FROM cdp.sources s WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
+		"SELECT s.source_id, s.enabled, t.settings, x.secret, "
+		"EXISTS (SELECT 1 FROM cdp.suppressions p WHERE p.tenant_id = s.tenant_id) "
+		"FROM cdp.sources s JOIN cdp.tenants t ON t.tenant_id = s.tenant_id "
+		"JOIN cdp.tenant_secrets x ON x.tenant_id = s.tenant_id "
+		"WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
 		2, {INT4OID, BYTEAOID}},
-	[PLAN_HAS_SUPPRESSIONS] = {
-		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 LIMIT 1",
-		1, {INT4OID}},
 	[PLAN_IS_SUPPRESSED] = {
 		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
@@ -134,7 +137,8 @@ GetPlan(CdpPlanId id)
 		SPIPlanPtr	p;
 
 		memcpy(argtypes, d->argtypes, sizeof(argtypes));
-		p = SPI_prepare(d->sql, d->nargs, argtypes);
+		/* Always the generic plan: these statements gain nothing from planning per value. */
+		p = SPI_prepare_cursor(d->sql, d->nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", d->sql, SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(p) != 0)
