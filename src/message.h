@@ -57,6 +57,10 @@ typedef struct CdpMessage
 	Jsonb	   *consent;		/* context.consent.categoryPreferences, if an object */
 	CdpIdent   *ids;
 	int			nids;
+	/* the resolved profile's traits, as read when it was locked (identify) */
+	bool		profile_traits_known;
+	Jsonb	   *profile_traits;
+	Jsonb	   *profile_trait_times;
 	/* validation outcome */
 	const char *error;
 	int			sqlstate;		/* ERRCODE_* */

@@ -42,6 +42,9 @@ cdp_probe_open(CdpProbe *p)
 {
 	Oid			nsp = get_namespace_oid(CDP_SCHEMA, false);
 
+	p->owner = CurrentResourceOwner;
+	p->snapshot = NULL;
+
 	p->identifiers = OpenByName(nsp, "identifiers", false);
 	p->identifiers_pkey = OpenByName(nsp, "identifiers_pkey", true);
 	p->suppressions = OpenByName(nsp, "suppressions", false);
@@ -49,8 +52,18 @@ cdp_probe_open(CdpProbe *p)
 }
 
 void
+cdp_probe_refresh(CdpProbe *p)
+{
+	if (p->snapshot)
+		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
+	p->snapshot = RegisterSnapshotOnOwner(GetTransactionSnapshot(), p->owner);
+}
+
+void
 cdp_probe_close(CdpProbe *p)
 {
+	if (p->snapshot)
+		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
 	if (p->identifiers_pkey)
 	{
 		index_close(p->identifiers_pkey, NoLock);
@@ -66,7 +79,7 @@ cdp_probe_close(CdpProbe *p)
  * stores that column (an int8) in *value. Returns whether a row was found.
  */
 static bool
-Probe(Relation heap, Relation index, int32 tenant_id, const char *id_type, const uint8 *hash,
+Probe(Snapshot p_snapshot, Relation heap, Relation index, int32 tenant_id, const char *id_type, const uint8 *hash,
 	  AttrNumber attno, int64 *value)
 {
 	ScanKeyData skey[3];
@@ -86,7 +99,9 @@ Probe(Relation heap, Relation index, int32 tenant_id, const char *id_type, const
 	ScanKeyEntryInitialize(&skey[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
 						   index->rd_indcollation[2], F_BYTEAEQ, PointerGetDatum(hash_bytea));
 
-	snapshot = RegisterSnapshot(GetTransactionSnapshot());
+	if (p_snapshot == NULL)
+		elog(ERROR, "cdp_probe_refresh was not called");
+	snapshot = p_snapshot;
 	slot = table_slot_create(heap, NULL);
 	scan = index_beginscan(heap, index, snapshot, 3, 0);
 	index_rescan(scan, skey, 3, NULL, 0);
@@ -100,7 +115,6 @@ Probe(Relation heap, Relation index, int32 tenant_id, const char *id_type, const
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	UnregisterSnapshot(snapshot);
 	pfree(type_text);
 	pfree(hash_bytea);
 	return found;
@@ -112,7 +126,7 @@ cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const ui
 	int64		profile_id = 0;
 
 	/* cdp.identifiers: tenant_id, id_type, id_hash, profile_id */
-	if (!Probe(p->identifiers, p->identifiers_pkey, tenant_id, id_type, hash, 4, &profile_id))
+	if (!Probe(p->snapshot, p->identifiers, p->identifiers_pkey, tenant_id, id_type, hash, 4, &profile_id))
 		return 0;
 	return profile_id;
 }
@@ -120,5 +134,5 @@ cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const ui
 bool
 cdp_probe_suppressed(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
-	return Probe(p->suppressions, p->suppressions_pkey, tenant_id, id_type, hash, 0, NULL);
+	return Probe(p->snapshot, p->suppressions, p->suppressions_pkey, tenant_id, id_type, hash, 0, NULL);
 }
