@@ -17,7 +17,7 @@
 
 CREATE TABLE cdp.access_grants (
   tenant_id   integer NOT NULL REFERENCES cdp.tenants (tenant_id) ON DELETE CASCADE,
-  role_id     oid NOT NULL,
+  role_id     regrole NOT NULL,
   purpose     text NOT NULL,
   see_pii     boolean NOT NULL DEFAULT false,
   granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -28,7 +28,8 @@ CREATE TABLE cdp.access_grants (
 CREATE INDEX access_grants_role_idx ON cdp.access_grants (role_id);
 COMMENT ON TABLE cdp.access_grants IS
   'cdp: what a role may see (cdp.grant_access): one tenant, the purpose whose consent decides which customers, and whether PII traits are shown unmasked in the views.';
-COMMENT ON COLUMN cdp.access_grants.role_id IS 'The role (pg_roles.oid) the grant is for; members of the role inherit it.';
+COMMENT ON COLUMN cdp.access_grants.role_id IS
+  'The role the grant is for; members that inherit its privileges inherit the grant. regrole, so that pg_dump writes the role name, not an oid that means nothing in another cluster.';
 SELECT pg_catalog.pg_extension_config_dump('cdp.access_grants', '');
 
 -- The roles whose privileges the current user has (itself included): the
@@ -215,7 +216,7 @@ BEGIN
     RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   DELETE FROM cdp.access_grants g
-   WHERE g.tenant_id OPERATOR(pg_catalog.=) tid AND g.role_id OPERATOR(pg_catalog.=) role::oid;
+   WHERE g.tenant_id OPERATOR(pg_catalog.=) tid AND g.role_id::oid OPERATOR(pg_catalog.=) role::oid;
   GET DIAGNOSTICS n = ROW_COUNT;
   PERFORM cdp._audit(tid, 'revoke_access', pg_catalog.jsonb_build_object('role', role::text, 'had_grant', n > 0));
   RETURN n > 0;

@@ -6,7 +6,7 @@
 -- with a grant sees only consented customers of its tenant; unique keys can
 -- not be probed across tenants.
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
@@ -67,6 +67,17 @@ SELECT is_empty($$
      AND (p.qual !~ '^\(?\(?tenant_id = ANY \(\( SELECT cdp\._granted_tenants\(\) AS _granted_tenants\)::integer\[\]\)'
           OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)))
 $$, 'reader and compliance policies filter by granted tenant first and correlate on tenant_id');
+
+-- The privacy internals run only inside the API functions and the workers.
+SELECT is_empty($$
+  SELECT r.rolname || ' ' || p.oid::regprocedure::text FROM pg_proc p, pg_roles r
+   WHERE p.pronamespace = 'cdp'::regnamespace
+     AND p.proname IN ('_purge_profiles', '_expire_consents', '_record_message_consent', '_after_merge',
+                       '_export_profiles', '_resolve_identifier', '_lock_person', '_check_tenant_access',
+                       '_authorized_tenant', '_caller', '_audit')
+     AND r.rolname IN ('cdp_admin', 'cdp_writer', 'cdp_reader', 'cdp_compliance')
+     AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+$$, 'no cdp role can call the privacy internals directly (purge, expiry, hooks, access checks, audit)');
 
 -- Behaviour as non-owner roles.
 SELECT cdp.create_tenant('tap-acc-a') AS ta \gset
