@@ -112,7 +112,9 @@ CREATE TRIGGER consent_ledger_apply
 -- Consent carried by a message (Segment's context.consent.categoryPreferences):
 -- one ledger row per category the tenant knows as a purpose, granted for true
 -- and denied for false. A category missing from the map is not a decision;
--- an unknown category or a non-boolean value is ignored.
+-- an unknown category or a non-boolean value is ignored. The decision is
+-- recorded at the event time, but never later than now: a device clock in
+-- 2099 must not make a grant outrank every withdrawal until then.
 CREATE FUNCTION cdp._record_message_consent(p_tenant_id integer, p_profile_id bigint, p_source_id integer,
                                             p_prefs jsonb, p_recorded_at timestamptz, p_message_id text)
 RETURNS integer
@@ -124,7 +126,8 @@ AS $$
                                     recorded_at, message_id)
     SELECT p_tenant_id, cdp._canonical_profile(p_tenant_id, p_profile_id), p.purpose,
            CASE WHEN e.value = 'true'::jsonb THEN 'granted' ELSE 'denied' END,
-           p_source_id, 'consent', coalesce(p_recorded_at, pg_catalog.now()), p_message_id
+           p_source_id, 'consent', LEAST(coalesce(p_recorded_at, pg_catalog.now()), pg_catalog.now()),
+           p_message_id
       FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(p_prefs) = 'object' THEN p_prefs END) e
       JOIN cdp.purposes p ON p.tenant_id OPERATOR(pg_catalog.=) p_tenant_id AND p.purpose OPERATOR(pg_catalog.=) e.key
      WHERE pg_catalog.jsonb_typeof(e.value) = 'boolean'
