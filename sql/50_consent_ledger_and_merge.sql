@@ -27,6 +27,13 @@ SELECT cdp._record_message_consent(:ta, 2002, NULL, NULL, '2026-02-01', 'msg-3')
 SELECT purpose, decision, legal_basis, message_id FROM cdp.consent_ledger
  WHERE tenant_id = :ta AND profile_id = 2002 ORDER BY purpose;
 SELECT purpose, decision FROM cdp.consent_current WHERE tenant_id = :ta AND profile_id = 2002 ORDER BY purpose;
+-- A message from a device whose clock says 2099 is recorded as of now, so
+-- a withdrawal made after it still wins.
+SELECT cdp._record_message_consent(:ta, 2002, NULL, '{"personalization": true}', '2099-01-01', 'msg-future') AS recorded;
+SELECT recorded_at <= now() AS not_in_the_future FROM cdp.consent_ledger WHERE tenant_id = :ta AND message_id = 'msg-future';
+INSERT INTO cdp.consent_ledger (tenant_id, profile_id, purpose, decision, recorded_at) VALUES
+  (:ta, 2002, 'personalization', 'withdrawn', clock_timestamp());
+SELECT decision FROM cdp.consent_current WHERE tenant_id = :ta AND profile_id = 2002 AND purpose = 'personalization';
 
 -- Merge rule. 2003 granted analytics later than 2004 withdrew it: the grant
 -- wins. marketing: 2004 withdrew after 2003's grant: the withdrawal wins.

@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <signal.h>
+
 #include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
@@ -164,8 +166,14 @@ SchedulerDue(LauncherDb *db, TimestampTz now)
 {
 	CdpDbSlot	slot;
 
-	if (cdp_slot_get(db->dboid, &slot) && slot.hold_until > now)
-		return false;
+	if (cdp_slot_get(db->dboid, &slot))
+	{
+		if (slot.hold_until > now)
+			return false;
+		/* Still served by a scheduler this launcher did not start (it restarted). */
+		if (slot.scheduler_pid != 0 && kill(slot.scheduler_pid, 0) == 0)
+			return false;
+	}
 	if (cdp_slot_take_wake(db->dboid))
 		return true;
 	if (db->started_at == 0)

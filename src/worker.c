@@ -28,7 +28,6 @@
 #include "storage/latch.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
-#include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -42,7 +41,7 @@ int			cdp_max_workers = 8;
 
 typedef struct CdpWorkerShared
 {
-	slock_t		mutex;
+	LWLock	   *lock;			/* protects everything below */
 	Latch	   *launcher_latch;
 	CdpDbSlot	slots[CDP_MAX_DB_SLOTS];
 } CdpWorkerShared;
@@ -64,6 +63,7 @@ WorkerShmemRequest(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(CdpWorkerShared)));
+	RequestNamedLWLockTranche("cdp workers", 1);
 }
 
 static void
@@ -79,7 +79,7 @@ WorkerShmemStartup(void)
 	if (!found)
 	{
 		memset(WorkerShared, 0, sizeof(CdpWorkerShared));
-		SpinLockInit(&WorkerShared->mutex);
+		WorkerShared->lock = &(GetNamedLWLockTranche("cdp workers"))->lock;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -153,7 +153,7 @@ cdp_workers_shmem_ready(void)
 	return WorkerShared != NULL;
 }
 
-/* Caller holds the mutex. */
+/* Caller holds the lock. */
 static CdpDbSlot *
 FindSlot(Oid dboid, bool create)
 {
@@ -185,14 +185,14 @@ cdp_slot_get(Oid dboid, CdpDbSlot *copy)
 
 	if (!WorkerShared)
 		return false;
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, false);
 	if (slot)
 	{
 		*copy = *slot;
 		found = true;
 	}
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	return found;
 }
 
@@ -204,17 +204,26 @@ bool
 cdp_slot_claim_scheduler(Oid dboid, pid_t pid)
 {
 	CdpDbSlot  *slot;
+	pid_t		other = 0;
 	bool		ok = false;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	/* Is another scheduler registered, and is it still alive? */
+	LWLockAcquire(WorkerShared->lock, LW_SHARED);
+	slot = FindSlot(dboid, false);
+	if (slot)
+		other = slot->scheduler_pid;
+	LWLockRelease(WorkerShared->lock);
+	if (other != 0 && other != pid && kill(other, 0) == 0)
+		return false;
+
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, true);
-	if (slot && (slot->scheduler_pid == 0 || slot->scheduler_pid == pid ||
-				 kill(slot->scheduler_pid, 0) != 0))
+	if (slot && slot->scheduler_pid == other)
 	{
 		slot->scheduler_pid = pid;
 		ok = true;
 	}
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	return ok;
 }
 
@@ -223,14 +232,14 @@ cdp_slot_release_scheduler(Oid dboid, pid_t pid, bool has_cdp)
 {
 	CdpDbSlot  *slot;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, false);
 	if (slot && slot->scheduler_pid == pid)
 	{
 		slot->scheduler_pid = 0;
 		slot->has_cdp = has_cdp;
 	}
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 }
 
 void
@@ -238,11 +247,11 @@ cdp_slot_set_has_cdp(Oid dboid, bool has_cdp)
 {
 	CdpDbSlot  *slot;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, false);
 	if (slot)
 		slot->has_cdp = has_cdp;
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 }
 
 /* The launcher consumes a wake-up request. */
@@ -252,14 +261,14 @@ cdp_slot_take_wake(Oid dboid)
 	CdpDbSlot  *slot;
 	bool		wake = false;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, false);
 	if (slot && slot->wake)
 	{
 		slot->wake = false;
 		wake = true;
 	}
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	return wake;
 }
 
@@ -275,14 +284,14 @@ cdp_slot_hold(Oid dboid, TimestampTz until)
 
 	if (!WorkerShared)
 		return 0;
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, until != 0);
 	if (slot)
 	{
 		slot->hold_until = until;
 		pid = slot->scheduler_pid;
 	}
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	return pid;
 }
 
@@ -292,19 +301,19 @@ cdp_slot_forget(Oid dboid)
 {
 	CdpDbSlot  *slot;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, false);
 	if (slot && slot->scheduler_pid == 0)
 		slot->dboid = InvalidOid;
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 }
 
 void
 cdp_launcher_set_latch(Latch *latch)
 {
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	WorkerShared->launcher_latch = latch;
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 }
 
 void
@@ -314,9 +323,9 @@ cdp_launcher_wake(void)
 
 	if (!WorkerShared)
 		return;
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	latch = WorkerShared->launcher_latch;
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	if (latch)
 		SetLatch(latch);
 }
@@ -337,11 +346,11 @@ NotifyXactCallback(XactEvent event, void *arg)
 		return;
 	notify_on_commit = false;
 
-	SpinLockAcquire(&WorkerShared->mutex);
+	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(MyDatabaseId, true);
 	if (slot)
 		slot->wake = true;
-	SpinLockRelease(&WorkerShared->mutex);
+	LWLockRelease(WorkerShared->lock);
 	cdp_launcher_wake();
 }
 

@@ -33,7 +33,7 @@ typedef struct CdpDbSlot
 extern bool cdp_workers_shmem_ready(void);
 
 /*
- * Slot operations; each takes the table's spinlock itself. A copy of the
+ * Slot operations; each takes the table's LWLock itself. A copy of the
  * slot is returned so callers never read shared memory unlocked.
  */
 extern bool cdp_slot_get(Oid dboid, CdpDbSlot *copy);

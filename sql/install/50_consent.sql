@@ -90,11 +90,19 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  canon bigint := cdp._canonical_profile(NEW.tenant_id, NEW.profile_id);
+  canon bigint;
 BEGIN
+  -- queries inline rather than through the SQL helpers: PL/pgSQL keeps
+  -- their plans for the session (this runs for every consent a message carries)
+  SELECT coalesce(p.merged_into, p.profile_id) INTO canon FROM cdp.profiles p
+   WHERE p.tenant_id OPERATOR(pg_catalog.=) NEW.tenant_id AND p.profile_id OPERATOR(pg_catalog.=) NEW.profile_id;
+  canon := coalesce(canon, NEW.profile_id);
   INSERT INTO cdp.consent_current AS c (tenant_id, profile_id, purpose, decision, recorded_at, expires_at, consent_id)
   SELECT NEW.tenant_id, x.id, NEW.purpose, NEW.decision, NEW.recorded_at, NEW.expires_at, NEW.consent_id
-    FROM pg_catalog.unnest(cdp._person_profiles(NEW.tenant_id, canon)) x(id)
+    FROM (SELECT canon AS id
+          UNION
+          SELECT p.profile_id FROM cdp.profiles p
+           WHERE p.tenant_id OPERATOR(pg_catalog.=) NEW.tenant_id AND p.merged_into OPERATOR(pg_catalog.=) canon) x
   ON CONFLICT (tenant_id, profile_id, purpose) DO UPDATE
      SET decision = excluded.decision, recorded_at = excluded.recorded_at,
          expires_at = excluded.expires_at, consent_id = excluded.consent_id
@@ -112,7 +120,9 @@ CREATE TRIGGER consent_ledger_apply
 -- Consent carried by a message (Segment's context.consent.categoryPreferences):
 -- one ledger row per category the tenant knows as a purpose, granted for true
 -- and denied for false. A category missing from the map is not a decision;
--- an unknown category or a non-boolean value is ignored.
+-- an unknown category or a non-boolean value is ignored. The decision is
+-- recorded at the event time, but never later than now: a device clock in
+-- 2099 must not make a grant outrank every withdrawal until then.
 CREATE FUNCTION cdp._record_message_consent(p_tenant_id integer, p_profile_id bigint, p_source_id integer,
                                             p_prefs jsonb, p_recorded_at timestamptz, p_message_id text)
 RETURNS integer
@@ -124,7 +134,8 @@ AS $$
                                     recorded_at, message_id)
     SELECT p_tenant_id, cdp._canonical_profile(p_tenant_id, p_profile_id), p.purpose,
            CASE WHEN e.value = 'true'::jsonb THEN 'granted' ELSE 'denied' END,
-           p_source_id, 'consent', coalesce(p_recorded_at, pg_catalog.now()), p_message_id
+           p_source_id, 'consent', LEAST(coalesce(p_recorded_at, pg_catalog.now()), pg_catalog.now()),
+           p_message_id
       FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(p_prefs) = 'object' THEN p_prefs END) e
       JOIN cdp.purposes p ON p.tenant_id OPERATOR(pg_catalog.=) p_tenant_id AND p.purpose OPERATOR(pg_catalog.=) e.key
      WHERE pg_catalog.jsonb_typeof(e.value) = 'boolean'
@@ -146,24 +157,32 @@ RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  -- the winner, the loser, and whatever was merged into either (identity
-  -- resolution re-points the loser's earlier losers, before or after this)
-  members bigint[] := (SELECT pg_catalog.array_agg(DISTINCT x.id) FROM pg_catalog.unnest(
-                         cdp._person_profiles(p_tenant_id, p_winner) || cdp._person_profiles(p_tenant_id, p_loser)) x(id));
 BEGIN
-  WITH candidates AS (
-    SELECT c.purpose, c.decision, c.recorded_at, c.expires_at, c.consent_id
+  -- Most merges join profiles that never decided anything: nothing to do.
+  IF NOT EXISTS (SELECT 1 FROM cdp.consent_current c
+                  WHERE c.tenant_id OPERATOR(pg_catalog.=) p_tenant_id
+                    AND c.profile_id OPERATOR(pg_catalog.=) ANY (ARRAY[p_winner, p_loser])) THEN
+    RETURN;
+  END IF;
+  WITH best AS (
+    SELECT DISTINCT ON (c.purpose) c.purpose, c.decision, c.recorded_at, c.expires_at, c.consent_id
       FROM cdp.consent_current c
      WHERE c.tenant_id OPERATOR(pg_catalog.=) p_tenant_id
-       AND c.profile_id OPERATOR(pg_catalog.=) ANY (ARRAY[p_winner, p_loser])),
-  best AS (
-    SELECT DISTINCT ON (k.purpose) k.*
-      FROM candidates k
-     ORDER BY k.purpose, k.recorded_at DESC, (k.decision OPERATOR(pg_catalog.<>) 'granted') DESC, k.consent_id DESC)
+       AND c.profile_id OPERATOR(pg_catalog.=) ANY (ARRAY[p_winner, p_loser])
+     ORDER BY c.purpose, c.recorded_at DESC, (c.decision OPERATOR(pg_catalog.<>) 'granted') DESC, c.consent_id DESC),
+  -- the winner, the loser, and whatever was merged into either (identity
+  -- resolution re-points the loser's earlier losers, before or after this)
+  members AS (
+    SELECT p_winner AS id
+    UNION
+    SELECT p_loser
+    UNION
+    SELECT p.profile_id FROM cdp.profiles p
+     WHERE p.tenant_id OPERATOR(pg_catalog.=) p_tenant_id
+       AND p.merged_into OPERATOR(pg_catalog.=) ANY (ARRAY[p_winner, p_loser]))
   INSERT INTO cdp.consent_current AS c (tenant_id, profile_id, purpose, decision, recorded_at, expires_at, consent_id)
   SELECT p_tenant_id, m.id, b.purpose, b.decision, b.recorded_at, b.expires_at, b.consent_id
-    FROM best b CROSS JOIN pg_catalog.unnest(members) m(id)
+    FROM best b CROSS JOIN members m
   ON CONFLICT (tenant_id, profile_id, purpose) DO UPDATE
      SET decision = excluded.decision, recorded_at = excluded.recorded_at,
          expires_at = excluded.expires_at, consent_id = excluded.consent_id;

@@ -32,6 +32,12 @@ BEGIN
              'group_members', 0, 'suppressions', 0);
   END IF;
 
+  -- Suppressing: no ingestion in flight meanwhile (see cdp.erase). Taken
+  -- first, before any row lock, so that lock order is the same as ingestion's.
+  IF suppress THEN
+    LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
+  END IF;
+
   -- The person: the profiles given and every profile merged into them. The
   -- rows are locked so that identity resolution, which updates a profile it
   -- attaches to, waits for this transaction and then finds nothing.
@@ -182,6 +188,15 @@ DECLARE
   n bigint;
   receipt jsonb;
 BEGIN
+  -- Serialize with ingestion (docs/privacy.md, "Erasure racing ingestion"):
+  -- every ingest call reads cdp.suppressions before it resolves identity and
+  -- keeps that lock to the end of its transaction. Taking ACCESS EXCLUSIVE
+  -- here, before looking the person up, waits for every ingesting
+  -- transaction in flight (whose rows the lookups below then see) and makes
+  -- new ones wait until this erasure commits (they then see the suppressions
+  -- and answer 'suppressed'). Erasure is rare and short; ingestion pauses
+  -- for its duration.
+  LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
   SELECT * INTO person FROM cdp._lock_person(tid, id_type, value);
   IF person.profile_id IS NOT NULL THEN
     counts := cdp._purge_profiles(tid, ARRAY[person.profile_id], true);

@@ -17,7 +17,7 @@
 
 CREATE TABLE cdp.access_grants (
   tenant_id   integer NOT NULL REFERENCES cdp.tenants (tenant_id) ON DELETE CASCADE,
-  role_id     oid NOT NULL,
+  role_id     regrole NOT NULL,
   purpose     text NOT NULL,
   see_pii     boolean NOT NULL DEFAULT false,
   granted_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -28,21 +28,45 @@ CREATE TABLE cdp.access_grants (
 CREATE INDEX access_grants_role_idx ON cdp.access_grants (role_id);
 COMMENT ON TABLE cdp.access_grants IS
   'cdp: what a role may see (cdp.grant_access): one tenant, the purpose whose consent decides which customers, and whether PII traits are shown unmasked in the views.';
-COMMENT ON COLUMN cdp.access_grants.role_id IS 'The role (pg_roles.oid) the grant is for; members of the role inherit it.';
+COMMENT ON COLUMN cdp.access_grants.role_id IS
+  'The role the grant is for; members that inherit its privileges inherit the grant. regrole, so that pg_dump writes the role name, not an oid that means nothing in another cluster.';
 SELECT pg_catalog.pg_extension_config_dump('cdp.access_grants', '');
 
--- The roles whose privileges the current user has (itself included). Not
+-- The roles whose privileges the current user has (itself included): the
+-- user, and following pg_auth_members upwards through roles that inherit.
+-- Walks only the user's own memberships (not every role in pg_roles). Not
 -- SECURITY DEFINER: it must see the caller, not the owner.
 CREATE FUNCTION cdp._my_roles() RETURNS oid[]
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT pg_catalog.array_agg(r.oid)
-    FROM pg_catalog.pg_roles r
-   WHERE pg_catalog.pg_has_role(CURRENT_USER, r.oid, 'USAGE');
+  WITH RECURSIVE r(oid, inherit) AS (
+    SELECT a.oid, a.rolinherit FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) CURRENT_USER
+    UNION
+    SELECT m.roleid, x.rolinherit
+      FROM r
+      JOIN pg_catalog.pg_auth_members m ON m.member OPERATOR(pg_catalog.=) r.oid
+      JOIN pg_catalog.pg_roles x ON x.oid OPERATOR(pg_catalog.=) m.roleid
+     WHERE r.inherit)
+  SELECT pg_catalog.array_agg(r.oid) FROM r;
 $$;
 COMMENT ON FUNCTION cdp._my_roles() IS
-  'cdp internal: oids of every role whose privileges the current user has. Policies call it as (SELECT cdp._my_roles()), once per query.';
+  'cdp internal: oids of the current user and of every role whose privileges it inherits. Policies call it as (SELECT cdp._my_roles()), once per query.';
+
+-- The tenants granted to the current user (any purpose). Policies test
+-- tenant_id = ANY ((SELECT cdp._granted_tenants())) first: an initplan, so
+-- partitions and indexes are searched by tenant_id (the leading key column)
+-- for the granted tenants only, before the consent join.
+CREATE FUNCTION cdp._granted_tenants() RETURNS integer[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(pg_catalog.array_agg(DISTINCT g.tenant_id), '{}')
+    FROM cdp.access_grants g
+   WHERE g.role_id OPERATOR(pg_catalog.=) ANY (cdp._my_roles());
+$$;
+COMMENT ON FUNCTION cdp._granted_tenants() IS
+  'cdp internal: ids of the tenants granted to the current user (directly or through a role it inherits). Policies call it as (SELECT cdp._granted_tenants()), once per query.';
 
 -- Tenants whose PII the caller may see unmasked in the views: those granted
 -- with see_pii, or every tenant granted to a compliance role, or all for an
@@ -192,7 +216,7 @@ BEGIN
     RAISE EXCEPTION 'role must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   DELETE FROM cdp.access_grants g
-   WHERE g.tenant_id OPERATOR(pg_catalog.=) tid AND g.role_id OPERATOR(pg_catalog.=) role::oid;
+   WHERE g.tenant_id OPERATOR(pg_catalog.=) tid AND g.role_id::oid OPERATOR(pg_catalog.=) role::oid;
   GET DIAGNOSTICS n = ROW_COUNT;
   PERFORM cdp._audit(tid, 'revoke_access', pg_catalog.jsonb_build_object('role', role::text, 'had_grant', n > 0));
   RETURN n > 0;
@@ -203,7 +227,7 @@ COMMENT ON FUNCTION cdp.revoke_access(regrole, text) IS
 
 GRANT EXECUTE ON FUNCTION cdp.grant_access(regrole, text, text, boolean), cdp.revoke_access(regrole, text) TO cdp_admin;
 -- Policies and the views call these as the querying role.
-GRANT EXECUTE ON FUNCTION cdp._my_roles(), cdp._pii_tenants(), cdp._pii_keys()
+GRANT EXECUTE ON FUNCTION cdp._my_roles(), cdp._granted_tenants(), cdp._pii_tenants(), cdp._pii_keys()
   TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
 
 -- Row-level security on the new tables.
@@ -231,8 +255,7 @@ BEGIN
                            'events'] LOOP
     EXECUTE pg_catalog.format(
       'CREATE POLICY compliance_tenant ON cdp.%I FOR SELECT TO cdp_compliance USING ('
-      'EXISTS (SELECT 1 FROM cdp.access_grants g WHERE g.tenant_id = %I.tenant_id '
-      'AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[])))', t, t);
+      'tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]))', t);
     EXECUTE pg_catalog.format('COMMENT ON POLICY compliance_tenant ON cdp.%I IS %L', t,
       'cdp: compliance roles see every row of the tenants granted to them, whatever the consent.');
     EXECUTE pg_catalog.format('GRANT SELECT ON cdp.%I TO cdp_compliance', t);
@@ -246,12 +269,12 @@ GRANT SELECT ON cdp.access_grants TO cdp_compliance;
 -- same predicate serves profiles, identifiers and events (whose profile_id
 -- may be a merged profile).
 CREATE POLICY reader_tenant ON cdp.tenants FOR SELECT TO cdp_reader
-  USING (EXISTS (SELECT 1 FROM cdp.access_grants g
-                  WHERE g.tenant_id = tenants.tenant_id AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[])));
+  USING (tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]));
 COMMENT ON POLICY reader_tenant ON cdp.tenants IS 'cdp: readers see the tenants granted to them.';
 
 CREATE POLICY reader_consented ON cdp.consent_current FOR SELECT TO cdp_reader
-  USING (decision = 'granted' AND (expires_at IS NULL OR expires_at > pg_catalog.now())
+  USING (tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[])
+         AND decision = 'granted' AND (expires_at IS NULL OR expires_at > pg_catalog.now())
          AND EXISTS (SELECT 1 FROM cdp.access_grants g
                       WHERE g.tenant_id = consent_current.tenant_id AND g.purpose = consent_current.purpose
                         AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[])));
@@ -265,6 +288,7 @@ BEGIN
   FOREACH t IN ARRAY ARRAY['profiles', 'identifiers', 'events'] LOOP
     EXECUTE pg_catalog.format(
       'CREATE POLICY reader_consented ON cdp.%I FOR SELECT TO cdp_reader USING ('
+      'tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]) AND '
       'EXISTS (SELECT 1 FROM cdp.access_grants g JOIN cdp.consent_current c '
       'ON c.tenant_id = g.tenant_id AND c.purpose = g.purpose '
       'WHERE g.tenant_id = %I.tenant_id AND c.profile_id = %I.profile_id '

@@ -6,7 +6,7 @@
 -- with a grant sees only consented customers of its tenant; unique keys can
 -- not be probed across tenants.
 BEGIN;
-SELECT plan(21);
+SELECT plan(22);
 
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
@@ -46,21 +46,38 @@ SELECT policies_are('cdp', 'events', ARRAY['admin_all', 'compliance_tenant', 're
 SELECT policies_are('cdp', 'consent_ledger', ARRAY['admin_all', 'compliance_tenant'],
                     'readers have no policy on the consent ledger');
 
--- Policies: plain predicates; the caller's roles through an initplan, no
--- per-row call of any other function.
+-- Policies: plain predicates; the caller's roles and granted tenants through
+-- initplans, no per-row call of any other function.
 SELECT is_empty($$
   SELECT p.tablename || '.' || p.policyname FROM pg_policies p
    WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant', 'reader_tenant', 'own_grants')
-     AND (p.qual !~ '\( SELECT cdp\._my_roles\(\) AS _my_roles\)'
-          OR regexp_replace(regexp_replace(p.qual, '\( SELECT cdp\._my_roles\(\) AS _my_roles\)', '', 'g'), 'now\(\)', '', 'g')
-             ~ '[a-z_]+\(')
-$$, 'reader and compliance policies call no function per row (only (SELECT cdp._my_roles()) and now())');
+     AND regexp_replace(regexp_replace(regexp_replace(p.qual,
+           '\( SELECT cdp\._my_roles\(\) AS _my_roles\)', '', 'g'),
+           '\( SELECT cdp\._granted_tenants\(\) AS _granted_tenants\)', '', 'g'),
+           'now\(\)', '', 'g') ~ '[a-z_]+\('
+$$, 'reader and compliance policies call no function per row (only initplans of cdp._my_roles(), cdp._granted_tenants(), and now())');
 
+-- Every reader and compliance policy starts from a sargable tenant
+-- predicate (tenant_id leads every key: partitions and indexes are searched
+-- for the granted tenants only; distributable by tenant), and a consent
+-- subquery correlates on tenant_id.
 SELECT is_empty($$
   SELECT p.tablename || '.' || p.policyname FROM pg_policies p
-   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant')
-     AND p.tablename NOT IN ('consent_current') AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)
-$$, 'reader and compliance policies correlate on tenant_id (distributable by tenant)');
+   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant', 'reader_tenant')
+     AND (p.qual !~ '^\(?\(?tenant_id = ANY \(\( SELECT cdp\._granted_tenants\(\) AS _granted_tenants\)::integer\[\]\)'
+          OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)))
+$$, 'reader and compliance policies filter by granted tenant first and correlate on tenant_id');
+
+-- The privacy internals run only inside the API functions and the workers.
+SELECT is_empty($$
+  SELECT r.rolname || ' ' || p.oid::regprocedure::text FROM pg_proc p, pg_roles r
+   WHERE p.pronamespace = 'cdp'::regnamespace
+     AND p.proname IN ('_purge_profiles', '_expire_consents', '_record_message_consent', '_after_merge',
+                       '_export_profiles', '_resolve_identifier', '_lock_person', '_check_tenant_access',
+                       '_authorized_tenant', '_caller', '_audit')
+     AND r.rolname IN ('cdp_admin', 'cdp_writer', 'cdp_reader', 'cdp_compliance')
+     AND has_function_privilege(r.oid, p.oid, 'EXECUTE')
+$$, 'no cdp role can call the privacy internals directly (purge, expiry, hooks, access checks, audit)');
 
 -- Behaviour as non-owner roles.
 SELECT cdp.create_tenant('tap-acc-a') AS ta \gset

@@ -56,9 +56,11 @@ wait_schedulers app_renamed 1 15
 start=$(date +%s%N)
 q postgres "DROP DATABASE app_renamed" >/dev/null
 rc=$?; ms=$(( ($(date +%s%N) - start) / 1000000 ))
-ok $rc "DROP DATABASE while its scheduler runs (took ${ms} ms)"
-[ $ms -lt 4000 ]
-ok $? "DROP DATABASE did not wait out PostgreSQL's 5 s for other sessions"
+# Without the hook PostgreSQL waits 5 s for the scheduler and then fails.
+ok $rc "DROP DATABASE while its scheduler runs"
+echo "# DROP DATABASE took ${ms} ms"
+[ "$(q postgres "SELECT count(*) FROM pg_database WHERE datname = 'app_renamed'")" = 0 ]
+ok $? "... and the database is gone"
 
 q postgres "ALTER SYSTEM SET cdp.workers_enabled = off" >/dev/null && q postgres "SELECT pg_reload_conf()" >/dev/null
 wait_schedulers app 0 15

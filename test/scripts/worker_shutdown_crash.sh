@@ -54,8 +54,11 @@ busy_job
 ok $? "the scheduler is busy in a job (waiting for a lock)"
 cdp_ms=$(stop_ms "$DIR/data")
 wait
-[ $cdp_ms -le $((base_ms + 2000)) ]
-ok $? "fast shutdown with a busy scheduler: ${cdp_ms} ms (without cdp: ${base_ms} ms)"
+# Not a benchmark: a scheduler that ignored SIGTERM in a job would hold the
+# shutdown until pg_ctl's 60 s timeout; the margin absorbs a loaded machine.
+[ $cdp_ms -le $((base_ms + 8000)) ] && [ ! -f "$DIR/data/postmaster.pid" ]
+ok $? "fast shutdown with a busy scheduler completes promptly"
+echo "# fast shutdown: ${cdp_ms} ms with a busy cdp scheduler, ${base_ms} ms without cdp"
 
 "$PGBIN/pg_ctl" -D "$DIR/data" -l "$DIR/server.log" -w -t 60 start >/dev/null
 wait_for "SELECT EXISTS (SELECT 1 FROM cdp.job_runs WHERE job_name = 'dedupe_cleanup' AND status <> 'running')" 30
