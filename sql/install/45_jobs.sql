@@ -186,62 +186,6 @@ $$;
 COMMENT ON FUNCTION cdp._sync_partman_retention() IS
   'cdp internal: sets pg_partman''s retention for cdp.events to the longest events horizon (dropping, not detaching) and makes its maintenance ignore outliers in the default partition.';
 
--- Rows in the default partition whose month pg_partman is about to premake
--- (events sent a few months ahead) would make CREATE TABLE ... PARTITION OF
--- fail ("updated partition constraint for default partition would be
--- violated") and stop all maintenance. Before maintenance, for each such
--- month (from last month to the premake horizon) that has no partition yet,
--- move its rows out of the default, create the partition, and put them back.
-CREATE FUNCTION cdp._premake_from_default() RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  partman text := cdp._partman_schema();
-  premake integer;
-  part_interval interval;
-  default_part regclass;
-  horizon timestamptz;
-  next_ts timestamptz;
-  p record;
-  made integer := 0;
-BEGIN
-  EXECUTE pg_catalog.format('SELECT premake, partition_interval::interval FROM %I.part_config WHERE parent_table = $1',
-                            partman)
-  INTO premake, part_interval USING 'cdp.events';
-  SELECT i.inhrelid::regclass INTO default_part
-    FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-   WHERE i.inhparent = 'cdp.events'::regclass AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT';
-  IF default_part IS NULL OR premake IS NULL THEN
-    RETURN 0;
-  END IF;
-  horizon := pg_catalog.now() + part_interval * (premake + 1);
-  EXECUTE pg_catalog.format('SELECT min(event_time) FROM %s WHERE event_time >= $1 AND event_time < $2', default_part)
-  INTO next_ts USING pg_catalog.now() - part_interval, horizon;
-  WHILE next_ts IS NOT NULL LOOP
-    EXECUTE pg_catalog.format('SELECT * FROM %I.show_partition_name($1, $2)', partman)
-    INTO p USING 'cdp.events', next_ts::text;
-    IF NOT p.table_exists THEN
-      CREATE TEMP TABLE cdp_moving_events (LIKE cdp.events) ON COMMIT DROP;
-      EXECUTE pg_catalog.format(
-        'WITH moved AS (DELETE FROM %s WHERE event_time >= $1 AND event_time < $2 RETURNING *) '
-        'INSERT INTO pg_temp.cdp_moving_events SELECT * FROM moved', default_part)
-      USING p.suffix_timestamp, p.suffix_timestamp + part_interval;
-      EXECUTE pg_catalog.format('SELECT %I.create_partition_time($1, ARRAY[$2]::timestamptz[], false)', partman)
-      USING 'cdp.events', p.suffix_timestamp;
-      INSERT INTO cdp.events SELECT * FROM pg_temp.cdp_moving_events;
-      DROP TABLE pg_temp.cdp_moving_events;
-      made := made + 1;
-    END IF;
-    EXECUTE pg_catalog.format('SELECT min(event_time) FROM %s WHERE event_time >= $1 AND event_time < $2', default_part)
-    INTO next_ts USING p.suffix_timestamp + part_interval, horizon;
-  END LOOP;
-  RETURN made;
-END
-$$;
-COMMENT ON FUNCTION cdp._premake_from_default() IS
-  'cdp internal: creates the partitions that maintenance is about to premake but that already have rows in the default partition, moving those rows in; returns partitions made.';
-
 CREATE FUNCTION cdp.set_retention(tenant text, kind text, keep interval)
 RETURNS interval
 LANGUAGE plpgsql SECURITY DEFINER
@@ -365,7 +309,9 @@ DECLARE
 BEGIN
   SELECT pg_catalog.count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'cdp.events'::regclass;
   PERFORM cdp._sync_partman_retention();
-  PERFORM cdp._premake_from_default();
+  -- Months about to be premade that have rows in the default partition
+  -- (events sent months ahead) get their partition first (25_events.sql).
+  PERFORM cdp._events_release_default();
   EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table => $1, p_analyze => false, p_jobmon => false)',
                             cdp._partman_schema())
   USING 'cdp.events';
