@@ -309,8 +309,8 @@ DECLARE
 BEGIN
   SELECT pg_catalog.count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'cdp.events'::regclass;
   PERFORM cdp._sync_partman_retention();
-  -- Months about to be premade that have rows in the default partition
-  -- (events sent months ahead) get their partition first (25_events.sql).
+  -- Months about to be created that have rows in the default partition
+  -- (events sent months ahead) get their partition first.
   PERFORM cdp._events_release_default();
   EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table => $1, p_analyze => false, p_jobmon => false)',
                             cdp._partman_schema())
