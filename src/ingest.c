@@ -4,6 +4,7 @@
  */
 #include "postgres.h"
 
+#include "fmgr.h"
 #include "utils/guc.h"
 
 #include "cdp.h"
@@ -41,4 +42,21 @@ cdp_ingest_init(void)
 							&cdp_max_batch_messages,
 							100000, 1, 10000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+}
+
+PG_FUNCTION_INFO_V1(cdp_ingest);
+PG_FUNCTION_INFO_V1(cdp_ingest_batch);
+
+Datum
+cdp_ingest(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cdp.ingest is not implemented yet")));
+	PG_RETURN_NULL();
+}
+
+Datum
+cdp_ingest_batch(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED), errmsg("cdp.ingest_batch is not implemented yet")));
+	PG_RETURN_NULL();
 }

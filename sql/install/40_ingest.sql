@@ -1,0 +1,158 @@
+-- Ingestion and identity resolution (DESIGN 2, 3, 4): the C engine behind
+-- cdp.ingest / cdp.ingest_batch, the keyed identifier hash, and the reading
+-- functions cdp.lookup and cdp.profile. See docs/ingestion.md and docs/identity.md.
+
+CREATE TYPE cdp.ingest_result AS (
+  message_id  text,
+  status      text,
+  profile_id  bigint,
+  event_id    bigint,
+  error       text,
+  sqlstate    text
+);
+COMMENT ON TYPE cdp.ingest_result IS
+  'cdp: outcome of one ingested message. status: accepted, duplicate (messageId already stored in the dedupe window), rejected (quarantined; error and sqlstate say why) or suppressed (an identifier of an erased person; nothing stored).';
+
+-- The keyed hash under which identifiers are stored and looked up. Definer
+-- rights because it reads the tenant secret; no role may call it directly
+-- (the definer functions of the extension call it as owner).
+CREATE FUNCTION cdp._identifier_hash(tenant_id integer, id_type text, value text)
+RETURNS bytea
+LANGUAGE c STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_identifier_hash';
+COMMENT ON FUNCTION cdp._identifier_hash(integer, text, text) IS
+  'cdp internal: HMAC-SHA-256 under the tenant secret of id_type || '':'' || the normalized value; NULL when the value is not an identifier (blocked, or a phone that is not E.164). Errors: bad id_type 22023, unknown tenant 42704.';
+
+CREATE FUNCTION cdp._normalize_identifier(tenant_id integer, id_type text, value text)
+RETURNS text
+LANGUAGE c STABLE STRICT SECURITY DEFINER PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_normalize_identifier_sql';
+COMMENT ON FUNCTION cdp._normalize_identifier(integer, text, text) IS
+  'cdp internal: the normalized form of an identifier (email trimmed and lower-cased, phone in E.164 with the tenant default country, others trimmed), NULL for blocked values.';
+
+CREATE FUNCTION cdp.ingest(write_key text, message jsonb)
+RETURNS cdp.ingest_result
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_ingest';
+COMMENT ON FUNCTION cdp.ingest(text, jsonb) IS
+  'Ingests one Segment-spec message (identify, track, page, screen, group, alias) in the caller''s transaction: validate, resolve identity, deduplicate, store. Returns one cdp.ingest_result. Errors: NULL argument 22004, unknown or disabled write key 28000. See docs/ingestion.md.';
+
+CREATE FUNCTION cdp.ingest_batch(write_key text, messages jsonb)
+RETURNS SETOF cdp.ingest_result
+LANGUAGE c VOLATILE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_ingest_batch';
+COMMENT ON FUNCTION cdp.ingest_batch(text, jsonb) IS
+  'Ingests a batch (a JSON array of messages, or {"batch": [...]} as Segment and RudderStack SDKs send it): one cdp.ingest_result per message, in order; a bad message is quarantined and the rest go on. Errors: NULL argument 22004, bad write key 28000, not an array or batch object 22023, more than cdp.max_batch_messages 54000.';
+
+-- Helpers for the reading functions, which run with the caller's rights (so
+-- row-level security applies to what they return) but need the tenant id
+-- and the keyed hash, which only the owner can compute.
+CREATE FUNCTION cdp._reader_tenant_id(tenant text) RETURNS integer
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cdp._tenant_id(tenant) $$;
+COMMENT ON FUNCTION cdp._reader_tenant_id(text) IS
+  'cdp internal: cdp._tenant_id for roles that read (the id of a tenant by name; 22004 for NULL, 42704 if unknown).';
+
+CREATE FUNCTION cdp._reader_hash(tenant_id integer, id_type text, value text) RETURNS bytea
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT cdp._identifier_hash(tenant_id, id_type, value) $$;
+COMMENT ON FUNCTION cdp._reader_hash(integer, text, text) IS
+  'cdp internal: cdp._identifier_hash for the reading functions (the hash alone reveals nothing without rows the caller may see).';
+
+CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
+RETURNS bigint
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tid integer := cdp._reader_tenant_id(tenant);
+  h bytea;
+  result bigint;
+BEGIN
+  IF id_type IS NULL THEN
+    RAISE EXCEPTION 'id_type must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  h := cdp._reader_hash(tid, id_type, value);
+  IF h IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT coalesce(p.merged_into, p.profile_id) INTO result
+    FROM cdp.identifiers i
+    JOIN cdp.profiles p ON p.tenant_id OPERATOR(pg_catalog.=) i.tenant_id
+                       AND p.profile_id OPERATOR(pg_catalog.=) i.profile_id
+   WHERE i.tenant_id OPERATOR(pg_catalog.=) tid
+     AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
+     AND i.id_hash OPERATOR(pg_catalog.=) h;
+  RETURN result;
+END
+$$;
+COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
+  'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
+
+CREATE FUNCTION cdp.profile(tenant text, profile_id bigint)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tid integer := cdp._reader_tenant_id(tenant);
+  canonical bigint;
+  p cdp.profiles;
+BEGIN
+  IF profile_id IS NULL THEN
+    RAISE EXCEPTION 'profile_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT coalesce(x.merged_into, x.profile_id) INTO canonical
+    FROM cdp.profiles x
+   WHERE x.tenant_id OPERATOR(pg_catalog.=) tid AND x.profile_id OPERATOR(pg_catalog.=) profile.profile_id;
+  IF canonical IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT * INTO p FROM cdp.profiles x
+   WHERE x.tenant_id OPERATOR(pg_catalog.=) tid AND x.profile_id OPERATOR(pg_catalog.=) canonical;
+  IF NOT FOUND THEN
+    RETURN NULL;
+  END IF;
+  RETURN pg_catalog.jsonb_build_object(
+    'profile_id', p.profile_id,
+    'requested_profile_id', profile.profile_id,
+    'traits', p.traits,
+    'trait_times', p.trait_times,
+    'first_seen_at', p.first_seen_at,
+    'last_seen_at', p.last_seen_at,
+    'created_at', p.created_at,
+    'updated_at', p.updated_at,
+    'merged_profile_ids', coalesce((
+      SELECT pg_catalog.jsonb_agg(m.profile_id ORDER BY m.profile_id)
+        FROM cdp.profiles m
+       WHERE m.tenant_id OPERATOR(pg_catalog.=) tid AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id), '[]'),
+    'identifiers', coalesce((
+      SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
+               'id_type', i.id_type, 'id_hash', pg_catalog.encode(i.id_hash, 'hex'),
+               'first_seen_at', i.first_seen_at) ORDER BY i.id_type, i.id_hash)
+        FROM cdp.identifiers i
+       WHERE i.tenant_id OPERATOR(pg_catalog.=) tid AND i.profile_id OPERATOR(pg_catalog.=) p.profile_id), '[]'),
+    'events', (
+      SELECT pg_catalog.jsonb_build_object('count', pg_catalog.count(*), 'first_at', pg_catalog.min(e.event_time),
+                                           'last_at', pg_catalog.max(e.event_time))
+        FROM cdp.events e
+       WHERE e.tenant_id OPERATOR(pg_catalog.=) tid
+         AND e.profile_id IN (SELECT m.profile_id FROM cdp.profiles m
+                               WHERE m.tenant_id OPERATOR(pg_catalog.=) tid
+                                 AND (m.profile_id OPERATOR(pg_catalog.=) p.profile_id
+                                      OR m.merged_into OPERATOR(pg_catalog.=) p.profile_id))));
+END
+$$;
+COMMENT ON FUNCTION cdp.profile(text, bigint) IS
+  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times, identifiers (type and hash), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, unknown tenant 42704.';
+
+GRANT EXECUTE ON FUNCTION cdp.ingest(text, jsonb), cdp.ingest_batch(text, jsonb) TO cdp_writer;
+GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint),
+                          cdp._reader_tenant_id(text), cdp._reader_hash(integer, text, text)
+  TO cdp_reader, cdp_writer, cdp_compliance, cdp_admin;

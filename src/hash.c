@@ -1,0 +1,108 @@
+/*
+ * hash.c — HMAC-SHA-256 of identifiers (PostgreSQL's common/hmac.h, which
+ * uses OpenSSL when the server is built with it), and the SQL functions
+ * cdp._identifier_hash and cdp._normalize_identifier that expose the same
+ * code to the privacy functions and to tests.
+ */
+#include "postgres.h"
+
+#include "common/hmac.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+
+#include "hash.h"
+#include "normalize.h"
+#include "tenant.h"
+
+PG_FUNCTION_INFO_V1(cdp_identifier_hash);
+PG_FUNCTION_INFO_V1(cdp_normalize_identifier_sql);
+
+void
+cdp_hash_identifier(CdpTenant *t, const char *id_type, const char *normalized, uint8 *out)
+{
+	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+
+	if (ctx == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	if (pg_hmac_init(ctx, t->secret, t->secret_len) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) id_type, strlen(id_type)) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) ":", 1) < 0 ||
+		pg_hmac_update(ctx, (const uint8 *) normalized, strlen(normalized)) < 0 ||
+		pg_hmac_final(ctx, out, CDP_HASH_LEN) < 0)
+	{
+		const char *err = pg_hmac_error(ctx);
+
+		pg_hmac_free(ctx);
+		elog(ERROR, "could not compute HMAC-SHA-256: %s", err);
+	}
+	pg_hmac_free(ctx);
+}
+
+/* Checks an id_type argument of the SQL functions. */
+static char *
+IdTypeArg(text *arg)
+{
+	char	   *id_type = text_to_cstring(arg);
+
+	if (!cdp_valid_id_type(id_type))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid identifier type \"%s\"", id_type),
+				 errdetail("Identifier types are user_id, anonymous_id, email, phone, device_id, or a custom name of lower-case letters, digits and underscores.")));
+	return id_type;
+}
+
+/* Normalizes value for tenant; loads the tenant (settings, secret). */
+static char *
+NormalizeFor(int32 tenant_id, const char *id_type, text *value, CdpTenant **tenant)
+{
+	CdpTenant  *t;
+	MemoryContext cxt = CurrentMemoryContext;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	t = cdp_tenant_load(tenant_id, cxt);
+	SPI_finish();
+	*tenant = t;
+	return cdp_normalize_identifier(id_type, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+									t->default_country, t->blocked);
+}
+
+/*
+ * cdp._identifier_hash(tenant_id integer, id_type text, value text) RETURNS bytea
+ * NULL when value is not an identifier (blocked, or a phone number that is
+ * not E.164 even with the tenant's default country).
+ */
+Datum
+cdp_identifier_hash(PG_FUNCTION_ARGS)
+{
+	int32		tenant_id = PG_GETARG_INT32(0);
+	char	   *id_type = IdTypeArg(PG_GETARG_TEXT_PP(1));
+	CdpTenant  *t;
+	char	   *normalized = NormalizeFor(tenant_id, id_type, PG_GETARG_TEXT_PP(2), &t);
+	bytea	   *result;
+
+	if (normalized == NULL)
+		PG_RETURN_NULL();
+	result = palloc(VARHDRSZ + CDP_HASH_LEN);
+	SET_VARSIZE(result, VARHDRSZ + CDP_HASH_LEN);
+	cdp_hash_identifier(t, id_type, normalized, (uint8 *) VARDATA(result));
+	memset(t->secret, 0, sizeof(t->secret));
+	PG_RETURN_BYTEA_P(result);
+}
+
+/* cdp._normalize_identifier(tenant_id integer, id_type text, value text) RETURNS text */
+Datum
+cdp_normalize_identifier_sql(PG_FUNCTION_ARGS)
+{
+	int32		tenant_id = PG_GETARG_INT32(0);
+	char	   *id_type = IdTypeArg(PG_GETARG_TEXT_PP(1));
+	CdpTenant  *t;
+	char	   *normalized = NormalizeFor(tenant_id, id_type, PG_GETARG_TEXT_PP(2), &t);
+
+	memset(t->secret, 0, sizeof(t->secret));
+	if (normalized == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(cstring_to_text(normalized));
+}
