@@ -138,3 +138,26 @@ CREATE FUNCTION bench.live_message(p integer) RETURNS jsonb LANGUAGE sql VOLATIL
          || jsonb_build_object('messageId', gen_random_uuid()::text)
     FROM (SELECT random() AS r) x
 $$;
+
+-- n profiles with ids base+1 .. base+n, each with a user_id (lk-user-<i>) and
+-- an email (lk<i>@example.com), traits, and one event each, hashed by the
+-- engine's own cdp._identifier_hash, so cdp.lookup finds them.
+CREATE FUNCTION bench.bulk_profiles(p_tenant_id integer, p_source_id integer, p_n integer, p_base bigint)
+RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO cdp.profiles (tenant_id, profile_id, traits, trait_times)
+  SELECT p_tenant_id, p_base + i,
+         jsonb_build_object('email', 'lk' || i || '@example.com', 'name', 'Person ' || i,
+                            'plan', (ARRAY['free', 'pro', 'team'])[1 + i % 3]),
+         jsonb_build_object('email', now(), 'name', now(), 'plan', now())
+    FROM generate_series(1, p_n) i;
+  INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id, source_id)
+  SELECT p_tenant_id, t.id_type, cdp._identifier_hash(p_tenant_id, t.id_type, t.v), p_base + i, p_source_id
+    FROM generate_series(1, p_n) i,
+         LATERAL (VALUES ('user_id', 'lk-user-' || i), ('email', 'lk' || i || '@example.com')) t(id_type, v);
+  INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type, event_name,
+                          user_id, properties, context)
+  SELECT p_tenant_id, now() - (i % 86400) * interval '1 second', p_base + i, p_source_id, 'lk-' || i,
+         'track', 'Signed In', 'lk-user-' || i, '{"method": "password"}', '{"library": {"name": "bench"}}'
+    FROM generate_series(1, p_n) i;
+END $$;
