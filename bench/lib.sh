@@ -83,4 +83,4 @@ percentiles() {
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf "%.2f\n", a / b }'; }
 
 # row LABEL VALUE [LOAD] — one figure line, fixed columns for docs/performance.md.
-row() { printf '%-58s %16s   load %s\n' "$1" "$2" "${3:-$(load1)}"; }
+row() { printf '%-72s %16s   load %s\n' "$1" "$2" "${3:-$(load1)}"; }

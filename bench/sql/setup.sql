@@ -161,3 +161,72 @@ BEGIN
          'track', 'Signed In', 'lk-user-' || i, '{"method": "password"}', '{"library": {"name": "bench"}}'
     FROM generate_series(1, p_n) i;
 END $$;
+
+-- Monthly partitions of cdp.events for the `months` months up to now
+-- (pg_partman premakes only one month back).
+CREATE FUNCTION bench.make_months(months integer) RETURNS void LANGUAGE plpgsql AS $$
+DECLARE s text;
+BEGIN
+  SELECT n.nspname INTO s FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace WHERE e.extname = 'pg_partman';
+  EXECUTE format('SELECT %I.create_partition_time($1, $2)', s)
+    USING 'cdp.events', (SELECT array_agg(date_trunc('month', now()) - m * interval '1 month')
+                           FROM generate_series(0, months - 1) m);
+END $$;
+
+-- A person for the erasure benchmark: canonical profile p_id with user_id,
+-- email and anonymous_id identifiers, a second profile p_id + 1 merged into
+-- it (one tenth of the events), consent, and n events spread evenly over the
+-- last `months` months.
+CREATE FUNCTION bench.person(p_tenant_id integer, p_source_id integer, p_id bigint, p_name text,
+                             p_events integer, p_months integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  INSERT INTO cdp.profiles (tenant_id, profile_id, traits) VALUES
+    (p_tenant_id, p_id, jsonb_build_object('email', p_name || '@example.com', 'name', p_name));
+  INSERT INTO cdp.profiles (tenant_id, profile_id, merged_into) VALUES (p_tenant_id, p_id + 1, p_id);
+  INSERT INTO cdp.merges (tenant_id, winner_id, loser_id) VALUES (p_tenant_id, p_id, p_id + 1);
+  INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id, source_id)
+  SELECT p_tenant_id, t, cdp._identifier_hash(p_tenant_id, t, v), p_id, p_source_id
+    FROM (VALUES ('user_id', p_name), ('email', p_name || '@example.com'), ('anonymous_id', 'anon-' || p_name)) x(t, v);
+  INSERT INTO cdp.consent_ledger (tenant_id, profile_id, purpose, decision, source_id, legal_basis)
+  VALUES (p_tenant_id, p_id, 'analytics', 'granted', p_source_id, 'consent');
+  INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type, event_name,
+                          user_id, properties, context)
+  SELECT p_tenant_id,
+         least(date_trunc('month', now()) - (i % p_months) * interval '1 month' + (i % 600) * interval '1 hour',
+               now() - interval '1 minute'),
+         CASE WHEN i % 10 = 0 THEN p_id + 1 ELSE p_id END, p_source_id, p_name || '-' || i, 'track', 'Product Viewed',
+         p_name, jsonb_build_object('product_id', 'sku-' || i % 100, 'price', 9.99), '{"library": {"name": "bench"}}'
+    FROM generate_series(1, p_events) i;
+END $$;
+
+-- Everyone else: n people with k events each over the same months.
+CREATE FUNCTION bench.crowd(p_tenant_id integer, p_source_id integer, p_base bigint, p_people integer,
+                            p_events_each integer, p_months integer) RETURNS void LANGUAGE sql AS $$
+  INSERT INTO cdp.profiles (tenant_id, profile_id) SELECT p_tenant_id, p_base + i FROM generate_series(1, p_people) i;
+  INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id, source_id)
+  SELECT p_tenant_id, 'user_id', cdp._identifier_hash(p_tenant_id, 'user_id', 'crowd-' || i), p_base + i, p_source_id
+    FROM generate_series(1, p_people) i;
+  INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type, event_name, user_id,
+                          properties)
+  SELECT p_tenant_id, now() - ((i * 7 + j * 13) % (p_months * 28)) * interval '1 day' - (i % 86400) * interval '1 second',
+         p_base + i, p_source_id, 'crowd-' || i || '-' || j, 'track',
+         (ARRAY['Product Viewed', 'Product Added', 'Order Completed', 'Signed In', 'Search'])[1 + (i + j) % 5],
+         'crowd-' || i, jsonb_build_object('n', j)
+    FROM generate_series(1, p_people) i, generate_series(1, p_events_each) j;
+$$;
+
+-- Milliseconds one statement takes, inside the server.
+CREATE FUNCTION bench.time_ms(p_sql text) RETURNS double precision LANGUAGE plpgsql AS $$
+DECLARE t0 timestamptz := clock_timestamp();
+BEGIN
+  EXECUTE p_sql;
+  RETURN extract(epoch FROM clock_timestamp() - t0) * 1000;
+END $$;
+
+-- Current consent granted for a purpose to every profile of a tenant, as the
+-- ledger trigger would leave it (bulk, for the RLS benchmark).
+CREATE FUNCTION bench.consent_all(p_tenant_id integer, p_purpose text) RETURNS bigint LANGUAGE sql AS $$
+  INSERT INTO cdp.consent_current (tenant_id, profile_id, purpose, decision, recorded_at, consent_id)
+  SELECT tenant_id, profile_id, p_purpose, 'granted', now(), 0 FROM cdp.profiles WHERE tenant_id = p_tenant_id;
+  SELECT count(*) FROM cdp.consent_current WHERE tenant_id = p_tenant_id AND purpose = p_purpose;
+$$;
