@@ -10,7 +10,8 @@
 # Environment: CDP_PGBIN (PostgreSQL 15 bin dir; default Debian's),
 # BENCH_PORT (default 5460), BENCH_WORK (default /tmp/cdp-bench-$BENCH_PORT),
 # BENCH_CONF='setting = value; ...' adds server settings,
-# BENCH_KEEP=1 keeps the cluster running afterwards, plus per-script knobs.
+# BENCH_EXTRA_SQL=file.sql runs after the setup (to try a change before it
+# lands, e.g. a rewritten policy, and measure before/after), BENCH_KEEP=1 keeps the cluster running afterwards, plus per-script knobs.
 set -euo pipefail
 
 BENCH_HOME=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -54,6 +55,7 @@ bench_start() {   # bench_start [extra postgresql.conf lines...]
   pg_ctl -D "$BENCH_WORK/data" -l "$BENCH_WORK/server.log" -w -t 120 start >/dev/null
   psql -X -q -h "$BENCH_WORK" -p "$BENCH_PORT" -U postgres -d postgres -c "CREATE DATABASE $BENCH_DB"
   bq -c 'CREATE EXTENSION cdp CASCADE' -f "$BENCH_HOME/sql/setup.sql" >/dev/null
+  [ -z "${BENCH_EXTRA_SQL:-}" ] || { say "loading $BENCH_EXTRA_SQL"; bq -f "$BENCH_EXTRA_SQL" >/dev/null; }
   say "cluster $BENCH_WORK port $BENCH_PORT ($(postgres --version)), $(nproc) cores, load $(load1)"
 }
 
@@ -67,7 +69,16 @@ bench_stop() {
 bq() { PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -h "$BENCH_WORK" -p "$BENCH_PORT" -U postgres -d "$BENCH_DB" "$@"; }
 bqv() { bq -Atc "$1"; }    # one value
 
-has_function() { [ "$(bqv "SELECT to_regprocedure('$1') IS NOT NULL")" = t ]; }
+has_function() {   # has_function 'name(argtypes)': exists and is not a stub raising 0A000
+  [ "$(bqv "SELECT to_regprocedure('$1') IS NOT NULL")" = t ] || return 1
+  case "$1" in
+    cdp.ingest\(*|cdp.ingest_batch\(*) ;;
+    *) return 0 ;;
+  esac
+  ! bq -c "DO \$\$ BEGIN PERFORM ${1%%(*}('probe', '[]');
+           EXCEPTION WHEN feature_not_supported THEN RAISE EXCEPTION 'cdp-not-ready'; WHEN OTHERS THEN NULL; END \$\$" 2>&1 \
+    | grep -q cdp-not-ready
+}
 
 # pgbench against the bench database; per-transaction log under $BENCH_WORK.
 bpgbench() { pgbench -h "$BENCH_WORK" -p "$BENCH_PORT" -U postgres "$@" "$BENCH_DB"; }

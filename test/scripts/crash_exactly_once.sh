@@ -27,9 +27,13 @@ start_cluster "$DIR" "$PORT" "fsync = on" "synchronous_commit = on" \
 trap 'stop_cluster "$DIR"' EXIT
 cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_crash'
 cpsql "$DIR" "$PORT" cdp_crash -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
-if [ "$(q "SELECT to_regprocedure('cdp.ingest(text,jsonb)') IS NOT NULL
-             AND to_regprocedure('cdp.ingest_batch(text,jsonb)') IS NOT NULL")" != t ]; then
-  echo "1..0 # SKIP cdp.ingest is not part of this build yet"
+# Until the engine lands, cdp.ingest is a stub raising 0A000 (or missing).
+ready=$(q "DO \$\$ BEGIN
+             PERFORM cdp.ingest('probe', '{}'); PERFORM cdp.ingest_batch('probe', '[]');
+           EXCEPTION WHEN feature_not_supported OR undefined_function THEN RAISE EXCEPTION 'cdp-ingest-not-ready';
+                     WHEN OTHERS THEN NULL; END \$\$" 2>&1)
+if echo "$ready" | grep -q cdp-ingest-not-ready; then
+  echo "1..0 # SKIP cdp.ingest is not implemented in this build yet"
   exit 0
 fi
 echo "1..9"
