@@ -24,9 +24,9 @@ export PATH="$PGBIN:$PATH"
 # as_postgres "$0" "$@": PostgreSQL refuses root; re-run this script as postgres.
 as_postgres() {
   [ "$(id -u)" = 0 ] || return 0
-  local vars; vars=$(env | grep -E '^(BENCH|CDP)_[A-Z_]*=' | tr '\n' ' ' || true)
-  # shellcheck disable=SC2086
-  exec runuser -u postgres -- env $vars CDP_PGBIN="$PGBIN" bash "$@"
+  local vars=() kv
+  while IFS= read -r kv; do vars+=("$kv"); done < <(env | grep -E '^(BENCH|CDP)_[A-Z_]*=' || true)
+  exec runuser -u postgres -- env "${vars[@]}" CDP_PGBIN="$PGBIN" bash "$@"
 }
 
 say() { printf '# %s\n' "$*" >&2; }

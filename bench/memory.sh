@@ -26,7 +26,7 @@ bq -c 'VACUUM ANALYZE bench.batches' -c CHECKPOINT
 peak() {
   local app="bench_mem_$RANDOM$RANDOM" pid="" t0 t1 max=0 idle=0 k v
   t0=$(date +%s.%N)
-  bq -v app="$app" -c "SET application_name = :'app'" -c 'SELECT pg_sleep(0.5)' -c "$1" >/dev/null &
+  bq -c "SET application_name = '$app'" -c 'SELECT pg_sleep(0.5)' -c "$1" >/dev/null &
   local client=$!
   for _ in $(seq 1 100); do
     pid=$(bqv "SELECT pid FROM pg_stat_activity WHERE application_name = '$app'")
