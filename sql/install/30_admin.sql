@@ -13,8 +13,12 @@ RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  INSERT INTO cdp.audit_log (tenant_id, action, args)
-  VALUES (coalesce(p_tenant_id, 0), p_action, coalesce(p_args, '{}'::jsonb));
+  -- Inside a SECURITY DEFINER function current_user is the owner: record
+  -- the role the session acts as (SET ROLE, else the session user) instead.
+  INSERT INTO cdp.audit_log (tenant_id, action, args, current_user_name)
+  VALUES (coalesce(p_tenant_id, 0), p_action, coalesce(p_args, '{}'::jsonb),
+          CASE WHEN pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none' THEN SESSION_USER
+               ELSE pg_catalog.current_setting('role')::name END);
 $$;
 COMMENT ON FUNCTION cdp._audit(integer, text, jsonb) IS
   'cdp internal: appends one row to cdp.audit_log (tenant 0 = system). Callers pass arguments without raw PII.';

@@ -147,11 +147,11 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  members bigint[] := cdp._person_profiles(p_tenant_id, p_winner);
+  -- the winner, the loser, and whatever was merged into either (identity
+  -- resolution re-points the loser's earlier losers, before or after this)
+  members bigint[] := (SELECT pg_catalog.array_agg(DISTINCT x.id) FROM pg_catalog.unnest(
+                         cdp._person_profiles(p_tenant_id, p_winner) || cdp._person_profiles(p_tenant_id, p_loser)) x(id));
 BEGIN
-  IF NOT p_loser = ANY (members) THEN
-    members := members || p_loser;
-  END IF;
   WITH candidates AS (
     SELECT c.purpose, c.decision, c.recorded_at, c.expires_at, c.consent_id
       FROM cdp.consent_current c

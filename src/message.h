@@ -1,0 +1,73 @@
+/*
+ * message.h — one Segment-spec message, parsed and validated: its type, ids,
+ * event time, the parts stored with the event, and its identifiers
+ * (normalized and hashed). Parsing never raises for bad input: it sets
+ * error and sqlstate, and the message is quarantined.
+ */
+#ifndef CDP_MESSAGE_H
+#define CDP_MESSAGE_H
+
+#include "datatype/timestamp.h"
+#include "utils/jsonb.h"
+
+#include "hash.h"
+#include "tenant.h"
+
+/* Per-call state shared by every message of a batch. */
+typedef struct CdpBatch
+{
+	CdpTenant  *tenant;
+	int32		source_id;
+	TimestampTz received_at;	/* when cdp received the call */
+	bool		has_sent_at;	/* batch-level sentAt ({"batch": [...], "sentAt": ...}) */
+	TimestampTz sent_at;
+} CdpBatch;
+
+typedef struct CdpIdent
+{
+	const char *id_type;
+	char	   *normalized;
+	uint8		hash[CDP_HASH_LEN];
+	int			rank;			/* priority: 0 is highest */
+	/* alias previousId: known user_id, else known anonymous_id, else a new anonymous_id */
+	bool		alias_previous;
+	uint8		anon_hash[CDP_HASH_LEN];
+	/* identity resolution state */
+	int64		profile_id;		/* canonical profile holding it, 0 = new */
+} CdpIdent;
+
+typedef struct CdpMessage
+{
+	JsonbContainer *root;		/* the message object */
+	int			root_len;		/* its size in bytes (jsonb) */
+	const char *type;			/* identify, track, page, screen, group, alias */
+	char	   *message_id;
+	bool		message_id_generated;
+	TimestampTz event_time;
+	char	   *event_name;
+	char	   *user_id;
+	char	   *anonymous_id;
+	char	   *group_id;
+	char	   *previous_id;
+	Jsonb	   *properties;
+	Jsonb	   *traits;			/* identify: the person's; group: the group's */
+	Jsonb	   *context;
+	Jsonb	   *consent;		/* context.consent.categoryPreferences, if an object */
+	CdpIdent   *ids;
+	int			nids;
+	/* validation outcome */
+	const char *error;
+	int			sqlstate;		/* ERRCODE_* */
+} CdpMessage;
+
+/*
+ * Parses and validates one batch element. Returns false (with error and
+ * sqlstate set, and whatever identifiers were found) when the message must
+ * be rejected.
+ */
+extern bool cdp_message_parse(CdpMessage *m, JsonbValue *element, CdpBatch *batch);
+
+/* The payload of a message as a jsonb datum (for the quarantine). */
+extern Jsonb *cdp_message_payload(JsonbValue *element);
+
+#endif							/* CDP_MESSAGE_H */

@@ -1,0 +1,176 @@
+/*
+ * plans.c — the engine's statements, prepared once per backend.
+ *
+ * A kept plan survives DROP EXTENSION / CREATE EXTENSION in the same
+ * session: the plan cache re-analyzes it against the new tables.
+ */
+#include "postgres.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "utils/datum.h"
+#include "utils/lsyscache.h"
+
+#include "plans.h"
+
+#define MAX_ARGS 16
+
+typedef struct PlanDef
+{
+	const char *sql;
+	int			nargs;
+	Oid			argtypes[MAX_ARGS];
+} PlanDef;
+
+#define TEXTARR 1009
+#define BYTEAARR 1001
+
+static const PlanDef plan_defs[NUM_PLANS] = {
+	[PLAN_AUTH] = {
+		"SELECT s.source_id, s.enabled FROM cdp.sources s WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
+		2, {INT4OID, BYTEAOID}},
+	[PLAN_HAS_SUPPRESSIONS] = {
+		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 LIMIT 1",
+		1, {INT4OID}},
+	[PLAN_IS_SUPPRESSED] = {
+		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
+		3, {INT4OID, TEXTOID, BYTEAOID}},
+	[PLAN_FIND_ID] = {
+		"SELECT profile_id FROM cdp.identifiers WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
+		3, {INT4OID, TEXTOID, BYTEAOID}},
+	[PLAN_LOCK_PROFILE] = {
+		"SELECT merged_into, created_at FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2 FOR UPDATE",
+		2, {INT4OID, INT8OID}},
+	[PLAN_NEW_PROFILE] = {
+		"INSERT INTO cdp.profiles (tenant_id, first_seen_at, last_seen_at) VALUES ($1, $2, $2) "
+		"RETURNING profile_id, created_at",
+		2, {INT4OID, TIMESTAMPTZOID}},
+	[PLAN_DELETE_PROFILE] = {
+		"DELETE FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2",
+		2, {INT4OID, INT8OID}},
+	[PLAN_INSERT_ID] = {
+		"INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id, source_id, first_seen_at, last_seen_at) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $6) ON CONFLICT (tenant_id, id_type, id_hash) DO NOTHING RETURNING 1",
+		6, {INT4OID, TEXTOID, BYTEAOID, INT8OID, INT4OID, TIMESTAMPTZOID}},
+	[PLAN_COUNT_TYPES] = {
+		"SELECT id_type, count(*) FROM cdp.identifiers WHERE tenant_id = $1 AND profile_id = $2 GROUP BY id_type",
+		2, {INT4OID, INT8OID}},
+	[PLAN_REPOINT_IDS] = {
+		"UPDATE cdp.identifiers SET profile_id = $2 WHERE tenant_id = $1 AND profile_id = $3",
+		3, {INT4OID, INT8OID, INT8OID}},
+	[PLAN_FLATTEN] = {
+		"UPDATE cdp.profiles SET merged_into = $2, updated_at = now() WHERE tenant_id = $1 AND merged_into = $3",
+		3, {INT4OID, INT8OID, INT8OID}},
+	[PLAN_MARK_MERGED] = {
+		"UPDATE cdp.profiles SET merged_into = $2, updated_at = now() WHERE tenant_id = $1 AND profile_id = $3 "
+		"RETURNING traits, trait_times, first_seen_at, last_seen_at",
+		3, {INT4OID, INT8OID, INT8OID}},
+	[PLAN_GET_TRAITS] = {
+		"SELECT traits, trait_times FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2",
+		2, {INT4OID, INT8OID}},
+	[PLAN_SET_TRAITS] = {
+		"UPDATE cdp.profiles SET traits = coalesce($3, traits), trait_times = coalesce($4, trait_times), "
+		"first_seen_at = least(first_seen_at, $5), last_seen_at = greatest(last_seen_at, $6), updated_at = now() "
+		"WHERE tenant_id = $1 AND profile_id = $2",
+		6, {INT4OID, INT8OID, JSONBOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
+	[PLAN_LOG_MERGE] = {
+		"INSERT INTO cdp.merges (tenant_id, winner_id, loser_id, trigger_id_type, trigger_id_hash, message_id, source_id) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7)",
+		7, {INT4OID, INT8OID, INT8OID, TEXTOID, BYTEAOID, TEXTOID, INT4OID}},
+	[PLAN_REFUSED] = {
+		"INSERT INTO cdp.refused_links (tenant_id, profile_id, other_profile_id, id_type, id_hash, reason, message_id, source_id) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, {INT4OID, INT8OID, INT8OID, TEXTOID, BYTEAOID, TEXTOID, TEXTOID, INT4OID}},
+	[PLAN_AFTER_MERGE] = {
+		"SELECT cdp._after_merge($1, $2, $3)",
+		3, {INT4OID, INT8OID, INT8OID}},
+	[PLAN_DEDUPE] = {
+		"INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
+		"VALUES ($1, $2, $3, $4, $5) ON CONFLICT (tenant_id, message_id) DO UPDATE "
+		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
+		"WHERE m.received_at < $6 RETURNING 1",
+		6, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID, TIMESTAMPTZOID}},
+	[PLAN_DUPLICATE_OF] = {
+		"SELECT event_id FROM cdp.message_ids WHERE tenant_id = $1 AND message_id = $2",
+		2, {INT4OID, TEXTOID}},
+	[PLAN_EVENT] = {
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, "
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+		16, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID}},
+	[PLAN_QUARANTINE] = {
+		"INSERT INTO cdp.quarantine (tenant_id, source_id, received_at, message_id, payload, reason, sqlstate, id_hashes) "
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+		8, {INT4OID, INT4OID, TIMESTAMPTZOID, TEXTOID, JSONBOID, TEXTOID, TEXTOID, BYTEAARR}},
+	[PLAN_GROUP_INSERT] = {
+		"INSERT INTO cdp.groups (tenant_id, group_id, traits, trait_times) VALUES ($1, $2, $3, $4) "
+		"ON CONFLICT (tenant_id, group_id) DO NOTHING RETURNING 1",
+		4, {INT4OID, TEXTOID, JSONBOID, JSONBOID}},
+	[PLAN_GROUP_LOCK] = {
+		"SELECT traits, trait_times FROM cdp.groups WHERE tenant_id = $1 AND group_id = $2 FOR UPDATE",
+		2, {INT4OID, TEXTOID}},
+	[PLAN_GROUP_UPDATE] = {
+		"UPDATE cdp.groups SET traits = $3, trait_times = $4, updated_at = now() WHERE tenant_id = $1 AND group_id = $2",
+		4, {INT4OID, TEXTOID, JSONBOID, JSONBOID}},
+	[PLAN_CONSENT] = {
+		"SELECT cdp._record_message_consent($1, $2, $3, $4, $5, $6)",
+		6, {INT4OID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID, TEXTOID}},
+	[PLAN_SEEN] = {
+		"UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $3), first_seen_at = least(first_seen_at, $3) "
+		"WHERE tenant_id = $1 AND profile_id = $2",
+		3, {INT4OID, INT8OID, TIMESTAMPTZOID}},
+};
+
+static SPIPlanPtr plans[NUM_PLANS];
+
+static SPIPlanPtr
+GetPlan(CdpPlanId id)
+{
+	if (plans[id] == NULL)
+	{
+		const PlanDef *d = &plan_defs[id];
+		Oid			argtypes[MAX_ARGS];
+		SPIPlanPtr	p;
+
+		memcpy(argtypes, d->argtypes, sizeof(argtypes));
+		p = SPI_prepare(d->sql, d->nargs, argtypes);
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed for \"%s\": %s", d->sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(p) != 0)
+			elog(ERROR, "SPI_keepplan failed");
+		plans[id] = p;
+	}
+	return plans[id];
+}
+
+uint64
+cdp_plan_exec(CdpPlanId id, Datum *values, const char *nulls)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc = SPI_execute_plan(GetPlan(id), values, nulls, false, 0);
+
+	MemoryContextSwitchTo(cxt);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plan_defs[id].sql, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+Datum
+cdp_plan_value(uint64 row, int col, bool *isnull)
+{
+	Datum		d = SPI_getbinval(SPI_tuptable->vals[row], SPI_tuptable->tupdesc, col, isnull);
+	Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, col - 1);
+
+	if (*isnull)
+		return (Datum) 0;
+	return datumCopy(d, att->attbyval, att->attlen);
+}
+
+void
+cdp_plan_done(void)
+{
+	if (SPI_tuptable)
+		SPI_freetuptable(SPI_tuptable);
+	SPI_tuptable = NULL;
+}

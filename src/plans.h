@@ -1,0 +1,56 @@
+/*
+ * plans.h — every statement the ingestion engine runs, prepared once per
+ * backend (SPI_prepare + SPI_keepplan) and executed with bound parameters.
+ * They run inside the definer functions, whose search_path is pinned to
+ * pg_catalog, pg_temp, so unqualified operators resolve to pg_catalog's.
+ */
+#ifndef CDP_PLANS_H
+#define CDP_PLANS_H
+
+#include "postgres.h"
+
+typedef enum CdpPlanId
+{
+	PLAN_AUTH,
+	PLAN_HAS_SUPPRESSIONS,
+	PLAN_IS_SUPPRESSED,
+	PLAN_FIND_ID,
+	PLAN_LOCK_PROFILE,
+	PLAN_NEW_PROFILE,
+	PLAN_DELETE_PROFILE,
+	PLAN_INSERT_ID,
+	PLAN_COUNT_TYPES,
+	PLAN_REPOINT_IDS,
+	PLAN_FLATTEN,
+	PLAN_MARK_MERGED,
+	PLAN_GET_TRAITS,
+	PLAN_SET_TRAITS,
+	PLAN_LOG_MERGE,
+	PLAN_REFUSED,
+	PLAN_AFTER_MERGE,
+	PLAN_DEDUPE,
+	PLAN_DUPLICATE_OF,
+	PLAN_EVENT,
+	PLAN_QUARANTINE,
+	PLAN_GROUP_INSERT,
+	PLAN_GROUP_LOCK,
+	PLAN_GROUP_UPDATE,
+	PLAN_CONSENT,
+	PLAN_SEEN,
+	NUM_PLANS
+} CdpPlanId;
+
+/*
+ * Executes a plan (nulls as for SPI_execute_plan, NULL for none). Raises on
+ * an SPI failure. Keeps CurrentMemoryContext (SPI would leave its own
+ * procedure context current). Returns the number of rows processed; rows
+ * are in SPI_tuptable until cdp_plan_done().
+ */
+extern uint64 cdp_plan_exec(CdpPlanId id, Datum *values, const char *nulls);
+
+/* Column col (1-based) of row row of the last result; copied into CurrentMemoryContext. */
+extern Datum cdp_plan_value(uint64 row, int col, bool *isnull);
+
+extern void cdp_plan_done(void);
+
+#endif							/* CDP_PLANS_H */

@@ -1,0 +1,119 @@
+-- Contracts of the access model (DESIGN 6), checked in the catalogs so that
+-- objects added later are covered, and in behaviour as non-owner roles:
+-- views run with the caller's rights; readers and compliance roles can never
+-- write; reader policies use the grants and consent tables with the caller's
+-- roles computed once per query; a reader without a grant sees nothing, one
+-- with a grant sees only consented customers of its tenant; unique keys can
+-- not be probed across tenants.
+BEGIN;
+SELECT plan(21);
+
+SELECT is_empty($$
+  SELECT c.oid::regclass::text FROM pg_class c
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind = 'v'
+     AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
+$$, 'every view of cdp runs with the caller''s rights (security_invoker)');
+SELECT isnt_empty($$SELECT 1 FROM pg_class WHERE relnamespace = 'cdp'::regnamespace AND relkind = 'v'$$,
+                  'the view check above looked at some views');
+
+SELECT is_empty($$
+  SELECT r.rolname || ' ' || c.oid::regclass::text FROM pg_class c, pg_roles r
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p', 'v')
+     AND r.rolname IN ('cdp_reader', 'cdp_compliance')
+     AND (has_table_privilege(r.oid, c.oid, 'INSERT') OR has_table_privilege(r.oid, c.oid, 'UPDATE')
+          OR has_table_privilege(r.oid, c.oid, 'DELETE') OR has_table_privilege(r.oid, c.oid, 'TRUNCATE'))
+$$, 'readers and compliance roles cannot write any table or view directly');
+
+SELECT is_empty($$
+  SELECT c.oid::regclass::text FROM pg_class c
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p')
+     AND has_table_privilege('cdp_reader', c.oid, 'SELECT')
+     AND c.relname NOT IN ('tenants', 'profiles', 'identifiers', 'events', 'consent_current', 'access_grants')
+$$, 'readers may select only the tables the views and reading functions need');
+
+SELECT is_empty($$
+  SELECT c.oid::regclass::text FROM pg_class c
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p') AND NOT c.relispartition
+     AND (has_table_privilege('cdp_reader', c.oid, 'SELECT') OR has_table_privilege('cdp_compliance', c.oid, 'SELECT'))
+     AND NOT EXISTS (SELECT 1 FROM pg_policy p WHERE p.polrelid = c.oid
+                      AND p.polroles && ARRAY['cdp_reader'::regrole::oid, 'cdp_compliance'::regrole::oid])
+$$, 'every table readers or compliance may select has a policy for them (else they would see nothing, by design)');
+
+SELECT policies_are('cdp', 'profiles', ARRAY['admin_all', 'compliance_tenant', 'reader_consented'],
+                    'cdp.profiles has exactly the admin, compliance and reader policies');
+SELECT policies_are('cdp', 'events', ARRAY['admin_all', 'compliance_tenant', 'reader_consented'],
+                    'cdp.events has exactly the admin, compliance and reader policies');
+SELECT policies_are('cdp', 'consent_ledger', ARRAY['admin_all', 'compliance_tenant'],
+                    'readers have no policy on the consent ledger');
+
+-- Policies: plain predicates; the caller's roles through an initplan, no
+-- per-row call of any other function.
+SELECT is_empty($$
+  SELECT p.tablename || '.' || p.policyname FROM pg_policies p
+   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant', 'reader_tenant', 'own_grants')
+     AND (p.qual !~ '\( SELECT cdp\._my_roles\(\) AS _my_roles\)'
+          OR regexp_replace(regexp_replace(p.qual, '\( SELECT cdp\._my_roles\(\) AS _my_roles\)', '', 'g'), 'now\(\)', '', 'g')
+             ~ '[a-z_]+\(')
+$$, 'reader and compliance policies call no function per row (only (SELECT cdp._my_roles()) and now())');
+
+SELECT is_empty($$
+  SELECT p.tablename || '.' || p.policyname FROM pg_policies p
+   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant')
+     AND p.tablename NOT IN ('consent_current') AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)
+$$, 'reader and compliance policies correlate on tenant_id (distributable by tenant)');
+
+-- Behaviour as non-owner roles.
+SELECT cdp.create_tenant('tap-acc-a') AS ta \gset
+SELECT cdp.create_tenant('tap-acc-b') AS tb \gset
+CREATE ROLE tap_acc_bi IN ROLE cdp_reader;
+CREATE ROLE tap_acc_nogrant IN ROLE cdp_reader;
+CREATE ROLE tap_acc_dpo IN ROLE cdp_compliance;
+SELECT cdp.grant_access('tap_acc_bi', 'tap-acc-a');
+SELECT cdp.grant_access('tap_acc_dpo', 'tap-acc-a');
+INSERT INTO cdp.profiles (tenant_id, profile_id) VALUES (:ta, 91001), (:ta, 91002), (:tb, 91003);
+INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id) VALUES
+  (:ta, 'email', cdp._identifier_hash(:ta, 'email', 'p1@example.com'), 91001),
+  (:ta, 'email', cdp._identifier_hash(:ta, 'email', 'p2@example.com'), 91002),
+  (:tb, 'email', cdp._identifier_hash(:tb, 'email', 'p3@example.com'), 91003);
+INSERT INTO cdp.consent_ledger (tenant_id, profile_id, purpose, decision) VALUES
+  (:ta, 91001, 'analytics', 'granted'), (:tb, 91003, 'analytics', 'granted');
+
+SET LOCAL ROLE tap_acc_bi;
+SELECT results_eq($$SELECT profile_id FROM cdp.profile_360 ORDER BY 1$$, ARRAY[91001::bigint],
+                  'a reader sees the consented customer of its tenant, not the others nor other tenants');
+SELECT is(cdp.lookup('tap-acc-a', 'email', 'p2@example.com'), NULL,
+          'a reader cannot look up a customer without consent');
+SELECT is(cdp.lookup('tap-acc-b', 'email', 'p3@example.com'), NULL,
+          'a reader cannot look up a consented customer of another tenant');
+SELECT throws_ok($$INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, profile_id)
+                   SELECT tenant_id, id_type, id_hash, 1 FROM cdp.identifiers$$, '42501', NULL,
+                 'a unique-key probe by insertion is refused before any key is compared');
+SELECT throws_ok($$SELECT cdp.erase('tap-acc-a', 'email', 'p1@example.com')$$, '42501', NULL,
+                 'a reader cannot erase');
+RESET ROLE;
+
+SET LOCAL ROLE tap_acc_nogrant;
+SELECT is((SELECT count(*) FROM cdp.profile_360) + (SELECT count(*) FROM cdp.event_stream)
+          + (SELECT count(*) FROM cdp.consent_status) + (SELECT count(*) FROM cdp.profiles)
+          + (SELECT count(*) FROM cdp.identifiers) + (SELECT count(*) FROM cdp.tenants), 0::bigint,
+          'a reader without a grant sees nothing in any view or table');
+RESET ROLE;
+
+SET LOCAL ROLE tap_acc_dpo;
+SELECT results_eq($$SELECT profile_id FROM cdp.profile_360 ORDER BY 1$$, ARRAY[91001::bigint, 91002],
+                  'compliance sees every customer of its tenant whatever the consent, none of another tenant');
+SELECT throws_ok($$SELECT cdp.export('tap-acc-b', 'email', 'p3@example.com')$$, '42501', NULL,
+                 'compliance cannot export from another tenant');
+SELECT throws_ok($$SELECT cdp.export('tap-acc-nonexistent', 'email', 'p3@example.com')$$, '42501', NULL,
+                 'an unknown tenant looks the same as a forbidden one (names cannot be probed)');
+SELECT throws_ok($$SELECT cdp.grant_access('tap_acc_dpo', 'tap-acc-b')$$, '42501', NULL,
+                 'compliance cannot grant itself another tenant');
+RESET ROLE;
+
+-- An identifier hash is keyed per tenant: the same email is a different
+-- hash in each tenant, so neither a hash nor a key collision crosses tenants.
+SELECT isnt(cdp._identifier_hash(:ta, 'email', 'p1@example.com'), cdp._identifier_hash(:tb, 'email', 'p1@example.com'),
+            'the same identifier hashes differently in two tenants');
+
+SELECT * FROM finish();
+ROLLBACK;
