@@ -442,6 +442,25 @@ TypeAndFields(CdpMessage *m)
 	return true;
 }
 
+/* For a rejected message: whatever well-formed identifier fields it has. */
+static void
+Salvage(CdpMessage *m)
+{
+	JsonbValue	buf;
+	JsonbContainer *c;
+
+	if (m->user_id == NULL)
+		(void) ScalarText(cdp_json_get(m->root, "userId", &buf), &m->user_id);
+	if (m->anonymous_id == NULL)
+		(void) ScalarText(cdp_json_get(m->root, "anonymousId", &buf), &m->anonymous_id);
+	if (m->previous_id == NULL)
+		(void) ScalarText(cdp_json_get(m->root, "previousId", &buf), &m->previous_id);
+	if (m->traits == NULL && (c = cdp_json_object(cdp_json_get(m->root, "traits", &buf))) != NULL)
+		m->traits = cdp_json_to_jsonb(&buf);
+	if (m->context == NULL && (c = cdp_json_object(cdp_json_get(m->root, "context", &buf))) != NULL)
+		m->context = cdp_json_to_jsonb(&buf);
+}
+
 bool
 cdp_message_parse(CdpMessage *m, JsonbValue *element, CdpBatch *batch)
 {
@@ -464,6 +483,8 @@ cdp_message_parse(CdpMessage *m, JsonbValue *element, CdpBatch *batch)
 		{
 			int			save_state = m->sqlstate;
 			const char *save_error = m->error;
+
+			Salvage(m);
 
 			(void) Identifiers(m, batch);
 			m->sqlstate = save_state;
