@@ -48,8 +48,10 @@ report() {   # report LABEL "tps p50 p95 p99 failed load"
 ins1=$(run insert1 "$BENCH_HOME/pgbench/insert.sql"); report "plain INSERT into cdp.events (before)" "$ins1"
 if has_function 'cdp.ingest(text,jsonb)'; then
   ing=$(run ingest "$BENCH_HOME/pgbench/ingest.sql"); report "cdp.ingest" "$ing"
-  say "  $(bqv "SELECT format('statuses: %s', (SELECT string_agg(format('%s=%s', status, n), ' ') FROM
-      (SELECT 'events' AS status, count(*) AS n FROM cdp.events WHERE tenant_id = bench.tenant_id('single')) s))")"
+  say "  $(bqv "SELECT format('cdp.ingest stored %s events, %s profiles, %s quarantined',
+      (SELECT count(*) FROM cdp.events WHERE tenant_id = bench.tenant_id('single')),
+      (SELECT count(*) FROM cdp.profiles WHERE tenant_id = bench.tenant_id('single')),
+      (SELECT count(*) FROM cdp.quarantine WHERE tenant_id = bench.tenant_id('single')))")"
 else
   row "cdp.ingest, tps" pending
   say "cdp.ingest does not exist yet (ingest branch not merged): figures pending"
