@@ -54,10 +54,11 @@ run() {   # run SIZE BATCH LABEL
   key=$(bqv "SELECT bench.new_tenant('mem_${s}_$b')")
   read -r base _ _ < <(peak "SELECT count(*) FROM jsonb_array_elements((SELECT body FROM bench.batches WHERE size = $s AND b = $b))")
   read -r ing idle secs < <(peak "SELECT count(*) FROM cdp.ingest_batch('$key', (SELECT body FROM bench.batches WHERE size = $s AND b = $b))")
+  say "$3: the batch is $(bqv "SELECT round(octet_length(body::text) / 1048576.0, 1) FROM bench.batches WHERE size = $s AND b = $b") MB of JSON text"
   row "$3: baseline (expand the batch only), peak RssAnon MB" "$(awk -v k="$base" 'BEGIN { printf "%.1f", k / 1024 }')"
   row "$3: cdp.ingest_batch, peak RssAnon MB (idle $((idle / 1024)) MB, ${secs}s)" "$(awk -v k="$ing" 'BEGIN { printf "%.1f", k / 1024 }')"
   row "$3: ratio ingest / baseline; kB per message above idle" \
       "$(ratio "$ing" "$base"); $(awk -v k="$ing" -v i="$idle" -v n="$s" 'BEGIN { printf "%.2f", (k - i) / n }')"
 }
 for s in $SIZES; do run "$s" 0 "batch of $s"; done
-run "$largest" 1 "batch of $largest again, after the others are stored"
+run "$largest" 1 "batch of $largest again (tables fuller)"
