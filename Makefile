@@ -32,6 +32,9 @@ PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# PGXS tracks no header dependencies: rebuild every object when any header changes.
+$(OBJS): $(wildcard src/*.h)
+
 $(DATA_built): $(INSTALL_SQL) $(EXTENSION).control
 	cat $(INSTALL_SQL) > $@
 

@@ -7,8 +7,10 @@
 #include "postgres.h"
 
 #include "common/hmac.h"
+#include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "utils/builtins.h"
 
 #include "hash.h"
@@ -105,4 +107,92 @@ cdp_normalize_identifier_sql(PG_FUNCTION_ARGS)
 	if (normalized == NULL)
 		PG_RETURN_NULL();
 	PG_RETURN_TEXT_P(cstring_to_text(normalized));
+}
+
+PG_FUNCTION_INFO_V1(cdp_lookup_key);
+
+static SPIPlanPtr tenant_by_name_plan = NULL;
+
+/*
+ * cdp._lookup_key(tenant text, id_type text, value text,
+ *                 OUT tenant_id integer, OUT id_hash bytea)
+ * What cdp.lookup needs in one definer call: the tenant's id and the keyed
+ * hash of the identifier (NULL when the value is not an identifier).
+ */
+Datum
+cdp_lookup_key(PG_FUNCTION_ARGS)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	TupleDesc	tupdesc;
+	Datum		values[2];
+	bool		nulls[2] = {false, true};
+	Datum		arg;
+	bool		isnull;
+	char	   *tenant;
+	char	   *id_type;
+	CdpTenant  *t;
+	char	   *normalized;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant must not be NULL")));
+	if (PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("id_type must not be NULL")));
+	tenant = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	id_type = IdTypeArg(PG_GETARG_TEXT_PP(1));
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (tenant_by_name_plan == NULL)
+	{
+		Oid			argtypes[1] = {TEXTOID};
+		SPIPlanPtr	p = SPI_prepare("SELECT t.tenant_id, t.settings, s.secret FROM cdp.tenants t "
+									"JOIN cdp.tenant_secrets s ON s.tenant_id OPERATOR(pg_catalog.=) t.tenant_id "
+									"WHERE t.name OPERATOR(pg_catalog.=) $1", 1, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		tenant_by_name_plan = p;
+	}
+	arg = PointerGetDatum(PG_GETARG_TEXT_PP(0));
+	if (SPI_execute_plan(tenant_by_name_plan, &arg, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "reading tenant \"%s\" failed", tenant);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("tenant \"%s\" does not exist", tenant),
+				 errhint("Create it with cdp.create_tenant(name).")));
+	{
+		MemoryContext old = MemoryContextSwitchTo(cxt);
+		HeapTuple	row = SPI_tuptable->vals[0];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+
+		values[0] = SPI_getbinval(row, desc, 1, &isnull);
+		t = cdp_tenant_make(DatumGetInt32(values[0]),
+							DatumGetJsonbP(SPI_getbinval(row, desc, 2, &isnull)),
+							DatumGetByteaPP(SPI_getbinval(row, desc, 3, &isnull)));
+		MemoryContextSwitchTo(old);
+	}
+	SPI_finish();
+
+	if (!PG_ARGISNULL(2))
+	{
+		text	   *value = PG_GETARG_TEXT_PP(2);
+
+		normalized = cdp_normalize_identifier(id_type, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+											  t->default_country, t->blocked);
+		if (normalized != NULL)
+		{
+			bytea	   *h = palloc(VARHDRSZ + CDP_HASH_LEN);
+
+			SET_VARSIZE(h, VARHDRSZ + CDP_HASH_LEN);
+			cdp_hash_identifier(t, id_type, normalized, (uint8 *) VARDATA(h));
+			values[1] = PointerGetDatum(h);
+			nulls[1] = false;
+		}
+	}
+	memset(t->secret, 0, sizeof(t->secret));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

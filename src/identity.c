@@ -52,6 +52,8 @@ typedef struct Profile
 	int64		id;
 	TimestampTz created_at;
 	int			via;			/* index of the first identifier that led to it */
+	Jsonb	   *traits;			/* as locked */
+	Jsonb	   *trait_times;
 } Profile;
 
 typedef struct Refusal
@@ -74,17 +76,7 @@ HashDatum(const uint8 *hash)
 static int64
 FindId(CdpBatch *b, const char *id_type, const uint8 *hash)
 {
-	Datum		v[3];
-	bool		isnull;
-	int64		result = 0;
-
-	v[0] = Int32GetDatum(b->tenant->tenant_id);
-	v[1] = CStringGetTextDatum(id_type);
-	v[2] = PointerGetDatum(HashDatum(hash));
-	if (cdp_plan_exec(PLAN_FIND_ID, v, NULL) > 0)
-		result = DatumGetInt64(cdp_plan_value(0, 1, &isnull));
-	cdp_plan_done();
-	return result;
+	return cdp_probe_identifier(&b->probe, b->tenant->tenant_id, id_type, hash);
 }
 
 /* Looks each identifier up; types an alias's previousId. */
@@ -220,6 +212,8 @@ LockProfile(CdpBatch *b, Profile *p)
 		(void) cdp_plan_value(0, 1, &isnull);
 		ok = isnull;			/* merged_into IS NULL: still canonical */
 		p->created_at = DatumGetTimestampTz(cdp_plan_value(0, 2, &isnull));
+		p->traits = DatumGetJsonbP(cdp_plan_value(0, 3, &isnull));
+		p->trait_times = DatumGetJsonbP(cdp_plan_value(0, 4, &isnull));
 	}
 	cdp_plan_done();
 	return ok;
@@ -388,6 +382,8 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 	bool		created_new = false;
 	int			claimed = 0;
 
+	m->profile_traits_known = false;
+	cdp_probe_refresh(&b->probe);
 	LookUp(b, m);
 	SortByPriority(m);
 
@@ -434,7 +430,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 			return 0;
 		for (int j = 0; j < nprofs; j++)
 			if (profs[j].id == sorted[i].id)
-				profs[j].created_at = sorted[i].created_at;
+				profs[j] = sorted[i];
 	}
 	if (nprofs > 1)
 		need_counts = true;
@@ -496,15 +492,28 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 	}
 
 	/* Apply: the oldest member wins; a new profile only when nothing known joins. */
+	m->profile_traits_known = false;
 	if (nmembers == 0)
 	{
 		winner = NewProfile(b, m);
 		created_new = true;
+		m->profile_traits_known = true;
+		m->profile_traits = NULL;
+		m->profile_trait_times = NULL;
 	}
 	else
 	{
 		int			w = 0;
 
+		/* With no merge, the traits read under the lock are current. */
+		if (nmembers == 1)
+			for (int j = 0; j < nprofs; j++)
+				if (profs[j].id == members[0])
+				{
+					m->profile_traits_known = true;
+					m->profile_traits = profs[j].traits;
+					m->profile_trait_times = profs[j].trait_times;
+				}
 		for (int i = 1; i < nmembers; i++)
 			if (member_created[i] < member_created[w] ||
 				(member_created[i] == member_created[w] && members[i] < members[w]))

@@ -161,6 +161,15 @@ Authenticate(CdpCall *call, text *key_text)
 	if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
 		BadKey("No source has this write key (it may have been rotated).");
 	call->batch.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+	{
+		MemoryContext old = MemoryContextSwitchTo(call->callcxt);
+
+		call->batch.tenant = cdp_tenant_make((int32) tenant_id,
+											 DatumGetJsonbP(cdp_plan_value(0, 3, &isnull)),
+											 DatumGetByteaPP(cdp_plan_value(0, 4, &isnull)));
+		call->has_suppressions = DatumGetBool(cdp_plan_value(0, 5, &isnull));
+		MemoryContextSwitchTo(old);
+	}
 	if (!DatumGetBool(cdp_plan_value(0, 2, &isnull)))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
@@ -169,7 +178,6 @@ Authenticate(CdpCall *call, text *key_text)
 						   call->batch.source_id, tenant_id),
 				 errhint("An administrator can enable it with cdp.set_source_enabled.")));
 	cdp_plan_done();
-	call->batch.tenant = cdp_tenant_load((int32) tenant_id, call->callcxt);
 }
 
 /* ---------- per-message work ---------- */
@@ -215,22 +223,16 @@ Quarantine(CdpCall *call, CdpMessage *m, JsonbValue *element, const char *error,
 static bool
 Suppressed(CdpCall *call, CdpMessage *m)
 {
-	Datum		v[3];
+	CdpBatch   *b = &call->batch;
 
-	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	cdp_probe_refresh(&b->probe);
 	for (int i = 0; i < m->nids; i++)
 	{
-		for (int k = 0; k < (m->ids[i].alias_previous ? 2 : 1); k++)
-		{
-			uint64		found;
-
-			v[1] = CStringGetTextDatum(k == 0 ? m->ids[i].id_type : "anonymous_id");
-			v[2] = PointerGetDatum(HashBytea(k == 0 ? m->ids[i].hash : m->ids[i].anon_hash));
-			found = cdp_plan_exec(PLAN_IS_SUPPRESSED, v, NULL);
-			cdp_plan_done();
-			if (found)
-				return true;
-		}
+		if (cdp_probe_suppressed(&b->probe, b->tenant->tenant_id, m->ids[i].id_type, m->ids[i].hash))
+			return true;
+		if (m->ids[i].alias_previous &&
+			cdp_probe_suppressed(&b->probe, b->tenant->tenant_id, "anonymous_id", m->ids[i].anon_hash))
+			return true;
 	}
 	return false;
 }
@@ -280,7 +282,12 @@ ProfileTraits(CdpCall *call, CdpMessage *m, int64 profile)
 
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = Int64GetDatum(profile);
-	if (m->traits && JB_ROOT_COUNT(m->traits) > 0)
+	if (m->profile_traits_known)
+	{
+		traits = m->profile_traits;
+		times = m->profile_trait_times;
+	}
+	else if (m->traits && JB_ROOT_COUNT(m->traits) > 0)
 	{
 		if (cdp_plan_exec(PLAN_GET_TRAITS, v, NULL) == 1)
 		{
@@ -462,6 +469,267 @@ Element(CdpCall *call, int i, JsonbValue *buf)
 	return getIthJsonbValueFromContainer(call->array, i);
 }
 
+/* ---------- batches: chunks of messages, bulk statements ---------- */
+
+#define CHUNK_SIZE 1000
+
+typedef struct Pending
+{
+	CdpMessage	m;
+	int			index;			/* in the batch */
+	int64		event_id;
+	bool		fresh;			/* claimed its messageId */
+} Pending;
+
+static ArrayType *
+MakeArray(Datum *elems, bool *nulls, int n, Oid type)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(type, &typlen, &typbyval, &typalign);
+	return construct_md_array(elems, nulls, 1, dims, lbs, type, typlen, typbyval, typalign);
+}
+
+static int
+ComparePendingId(const void *a, const void *b)
+{
+	const Pending *x = *(Pending *const *) a;
+	const Pending *y = *(Pending *const *) b;
+	int			c = strcmp(x->m.message_id, y->m.message_id);
+
+	return c != 0 ? c : x->index - y->index;
+}
+
+static Pending *
+FindPending(Pending **sorted, int n, const char *message_id)
+{
+	int			lo = 0,
+				hi = n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = (lo + hi) / 2;
+		int			c = strcmp(message_id, sorted[mid]->m.message_id);
+
+		if (c == 0)
+			return sorted[mid];
+		if (c < 0)
+			hi = mid - 1;
+		else
+			lo = mid + 1;
+	}
+	return NULL;
+}
+
+/* Claims the messageIds of a chunk in one statement; marks the fresh ones. */
+static void
+BulkDedupe(CdpCall *call, Pending **uniq, int nu)
+{
+	CdpBatch   *b = &call->batch;
+	Datum	   *ids = palloc(sizeof(Datum) * nu);
+	Datum	   *times = palloc(sizeof(Datum) * nu);
+	Datum	   *eids = palloc(sizeof(Datum) * nu);
+	Datum		v[6];
+	uint64		rows;
+	bool		isnull;
+
+	for (int i = 0; i < nu; i++)
+	{
+		ids[i] = CStringGetTextDatum(uniq[i]->m.message_id);
+		times[i] = TimestampTzGetDatum(uniq[i]->m.event_time);
+		eids[i] = Int64GetDatum(uniq[i]->event_id);
+	}
+	v[0] = Int32GetDatum(b->tenant->tenant_id);
+	v[1] = TimestampTzGetDatum(b->received_at);
+	v[2] = PointerGetDatum(MakeArray(ids, NULL, nu, TEXTOID));
+	v[3] = PointerGetDatum(MakeArray(times, NULL, nu, TIMESTAMPTZOID));
+	v[4] = PointerGetDatum(MakeArray(eids, NULL, nu, INT8OID));
+	v[5] = TimestampTzGetDatum(b->received_at - b->tenant->dedupe_window);
+	rows = cdp_plan_exec(PLAN_BULK_DEDUPE, v, NULL);
+	for (uint64 r = 0; r < rows; r++)
+	{
+		char	   *id = TextDatumGetCString(cdp_plan_value(r, 1, &isnull));
+		Pending    *x = FindPending(uniq, nu, id);
+
+		if (x)
+			x->fresh = true;
+	}
+	cdp_plan_done();
+}
+
+/* The stored event of each duplicate, in one statement. */
+static void
+BulkOriginals(CdpCall *call, Pending **dups, int nd)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * nd);
+	Datum		v[2];
+	uint64		rows;
+	bool		isnull;
+
+	for (int i = 0; i < nd; i++)
+		ids[i] = CStringGetTextDatum(dups[i]->m.message_id);
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = PointerGetDatum(MakeArray(ids, NULL, nd, TEXTOID));
+	rows = cdp_plan_exec(PLAN_BULK_ORIGINALS, v, NULL);
+	for (uint64 r = 0; r < rows; r++)
+	{
+		char	   *id = TextDatumGetCString(cdp_plan_value(r, 1, &isnull));
+		Datum		e = cdp_plan_value(r, 2, &isnull);
+		Pending    *x = FindPending(dups, nd, id);
+
+		if (x && !isnull)
+			x->event_id = DatumGetInt64(e);
+	}
+	cdp_plan_done();
+}
+
+/* Inserts the events of a chunk in one statement. */
+static void
+BulkEvents(CdpCall *call, Pending *p, int np)
+{
+	CdpBatch   *b = &call->batch;
+	int			n = 0;
+	Datum	   *col[13];
+	bool	   *nul[13];
+	static const Oid types[13] = {TIMESTAMPTZOID, INT8OID, INT8OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID};
+	Datum		v[16];
+
+	for (int c = 0; c < 13; c++)
+	{
+		col[c] = palloc(sizeof(Datum) * np);
+		nul[c] = palloc0(sizeof(bool) * np);
+	}
+	for (int i = 0; i < np; i++)
+	{
+		CdpMessage *m = &p[i].m;
+		CdpResult  *r = &call->results[p[i].index];
+		const char *texts[7] = {m->message_id, m->type, m->event_name, m->user_id, m->anonymous_id,
+		m->group_id, m->previous_id};
+		Jsonb	   *jsons[3] = {m->properties, m->traits, m->context};
+
+		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
+			continue;
+		col[0][n] = TimestampTzGetDatum(m->event_time);
+		col[1][n] = Int64GetDatum(r->event_id);
+		col[2][n] = Int64GetDatum(r->profile_id);
+		for (int t = 0; t < 7; t++)
+		{
+			nul[3 + t][n] = texts[t] == NULL;
+			col[3 + t][n] = texts[t] ? CStringGetTextDatum(texts[t]) : (Datum) 0;
+		}
+		for (int j = 0; j < 3; j++)
+		{
+			nul[10 + j][n] = jsons[j] == NULL;
+			col[10 + j][n] = jsons[j] ? JsonbPGetDatum(jsons[j]) : (Datum) 0;
+		}
+		n++;
+	}
+	if (n == 0)
+		return;
+	v[0] = Int32GetDatum(b->tenant->tenant_id);
+	v[1] = Int32GetDatum(b->source_id);
+	v[2] = TimestampTzGetDatum(b->received_at);
+	for (int c = 0; c < 13; c++)
+		v[3 + c] = PointerGetDatum(MakeArray(col[c], nul[c], n, types[c]));
+	cdp_plan_exec(PLAN_BULK_EVENTS, v, NULL);
+}
+
+/*
+ * Messages first..last of a batch: parse all, claim their messageIds in one
+ * statement, resolve identity message by message (in order), insert their
+ * events in one statement. Same results as ProcessMessage one by one.
+ */
+static void
+ProcessChunk(CdpCall *call, int first, int last)
+{
+	int			cap = last - first + 1;
+	Pending    *p = palloc0(sizeof(Pending) * cap);
+	Pending   **sorted = palloc(sizeof(Pending *) * cap);
+	Pending   **uniq = palloc(sizeof(Pending *) * cap);
+	Pending   **dups = palloc(sizeof(Pending *) * cap);
+	int			np = 0,
+				nu = 0,
+				nd = 0;
+
+	for (int i = first; i <= last; i++)
+	{
+		JsonbValue	buf;
+		JsonbValue *element = Element(call, i, &buf);
+		CdpResult  *r = &call->results[i];
+		Pending    *x = &p[np];
+
+		memset(r, 0, sizeof(CdpResult));
+		if (!cdp_message_parse(&x->m, element, &call->batch))
+		{
+			if (x->m.message_id && !x->m.message_id_generated)
+				r->message_id = MemoryContextStrdup(call->callcxt, x->m.message_id);
+			Reject(call, &x->m, element, r, x->m.error, x->m.sqlstate);
+			continue;
+		}
+		r->message_id = MemoryContextStrdup(call->callcxt, x->m.message_id);
+		if (call->has_suppressions && Suppressed(call, &x->m))
+		{
+			r->status = "suppressed";
+			continue;
+		}
+		x->index = i;
+		x->event_id = nextval_internal(call->event_seq, false);
+		sorted[np] = x;
+		np++;
+	}
+	if (np == 0)
+		return;
+
+	/* A messageId repeated within the chunk: the first occurrence decides. */
+	qsort(sorted, np, sizeof(Pending *), ComparePendingId);
+	for (int i = 0; i < np; i++)
+		if (i == 0 || strcmp(sorted[i]->m.message_id, sorted[i - 1]->m.message_id) != 0)
+			uniq[nu++] = sorted[i];
+	BulkDedupe(call, uniq, nu);
+	for (int i = 0; i < nu; i++)
+		if (!uniq[i]->fresh)
+		{
+			uniq[i]->event_id = 0;
+			dups[nd++] = uniq[i];
+		}
+	if (nd > 0)
+		BulkOriginals(call, dups, nd);
+
+	for (int i = 0; i < np; i++)
+	{
+		Pending    *x = &p[i];
+		Pending    *owner = FindPending(uniq, nu, x->m.message_id);
+		CdpResult  *r = &call->results[x->index];
+		int64		profile;
+
+		if (owner != x || !x->fresh)
+		{
+			/* A repeat of an earlier message of the chunk, or of one stored before. */
+			x->fresh = false;
+			r->status = "duplicate";
+			r->event_id = owner->event_id;
+			continue;
+		}
+		profile = cdp_identity_resolve(&call->batch, &x->m, strcmp(x->m.type, "identify") == 0);
+		if (strcmp(x->m.type, "identify") == 0)
+			ProfileTraits(call, &x->m, profile);
+		else if (strcmp(x->m.type, "group") == 0)
+			GroupTraits(call, &x->m);
+		if (x->m.consent)
+			Consent(call, &x->m, profile);
+		r->status = "accepted";
+		r->profile_id = profile;
+		r->event_id = x->event_id;
+		CHECK_FOR_INTERRUPTS();
+	}
+	BulkEvents(call, p, np);
+}
+
 /* Errors a message may cause that reject it rather than fail the call. */
 static bool
 IsDataError(int sqlerrcode)
@@ -484,7 +752,7 @@ IsRetryable(int sqlerrcode)
  * NULL on success, else the error (the subtransaction rolled back).
  */
 static ErrorData *
-InSubtransaction(CdpCall *call, int first, int last)
+InSubtransaction(CdpCall *call, int first, int last, bool bulk)
 {
 	MemoryContext oldcxt = CurrentMemoryContext;
 	ResourceOwner oldowner = CurrentResourceOwner;
@@ -494,12 +762,15 @@ InSubtransaction(CdpCall *call, int first, int last)
 	MemoryContextSwitchTo(oldcxt);
 	PG_TRY();
 	{
-		for (int i = first; i <= last; i++)
+		for (int i = first; i <= last; i += bulk ? CHUNK_SIZE : 1)
 		{
 			JsonbValue	buf;
 			MemoryContext prev = MemoryContextSwitchTo(call->msgcxt);
 
-			ProcessMessage(call, Element(call, i, &buf), &call->results[i]);
+			if (bulk)
+				ProcessChunk(call, i, Min(i + CHUNK_SIZE - 1, last));
+			else
+				ProcessMessage(call, Element(call, i, &buf), &call->results[i]);
 			MemoryContextSwitchTo(prev);
 			MemoryContextReset(call->msgcxt);
 			CHECK_FOR_INTERRUPTS();
@@ -537,7 +808,7 @@ ProcessCarefully(CdpCall *call)
 	{
 		for (int attempt = 0;; attempt++)
 		{
-			ErrorData  *e = InSubtransaction(call, i, i);
+			ErrorData  *e = InSubtransaction(call, i, i, false);
 
 			if (e == NULL)
 				break;
@@ -573,7 +844,7 @@ ProcessAll(CdpCall *call)
 {
 	for (int attempt = 0;; attempt++)
 	{
-		ErrorData  *e = InSubtransaction(call, 0, call->n - 1);
+		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, call->array != NULL && call->n > 1);
 
 		if (e == NULL)
 			return;
@@ -608,9 +879,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
-	call->has_suppressions = cdp_plan_exec(PLAN_HAS_SUPPRESSIONS,
-										   (Datum[]) {Int32GetDatum(call->batch.tenant->tenant_id)}, NULL) > 0;
-	cdp_plan_done();
+	cdp_probe_open(&call->batch.probe);
 	call->event_seq = get_relname_relid("event_id_seq", get_namespace_oid(CDP_SCHEMA, false));
 	if (!OidIsValid(call->event_seq))
 		elog(ERROR, "sequence cdp.event_id_seq is missing");
@@ -619,6 +888,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 static void
 FinishCall(CdpCall *call)
 {
+	cdp_probe_close(&call->batch.probe);
 	SPI_finish();
 }
 

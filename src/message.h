@@ -11,6 +11,7 @@
 #include "utils/jsonb.h"
 
 #include "hash.h"
+#include "probe.h"
 #include "tenant.h"
 
 /* Per-call state shared by every message of a batch. */
@@ -21,6 +22,7 @@ typedef struct CdpBatch
 	TimestampTz received_at;	/* when cdp received the call */
 	bool		has_sent_at;	/* batch-level sentAt ({"batch": [...], "sentAt": ...}) */
 	TimestampTz sent_at;
+	CdpProbe	probe;			/* direct index lookups */
 } CdpBatch;
 
 typedef struct CdpIdent
@@ -55,6 +57,10 @@ typedef struct CdpMessage
 	Jsonb	   *consent;		/* context.consent.categoryPreferences, if an object */
 	CdpIdent   *ids;
 	int			nids;
+	/* the resolved profile's traits, as read when it was locked (identify) */
+	bool		profile_traits_known;
+	Jsonb	   *profile_traits;
+	Jsonb	   *profile_trait_times;
 	/* validation outcome */
 	const char *error;
 	int			sqlstate;		/* ERRCODE_* */

@@ -8,6 +8,7 @@
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/parsenodes.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
@@ -24,14 +25,19 @@ typedef struct PlanDef
 
 #define TEXTARR 1009
 #define BYTEAARR 1001
+#define INT8ARR 1016
+#define TIMESTAMPTZARR 1185
+#define JSONBARR 3807
 
 static const PlanDef plan_defs[NUM_PLANS] = {
+	/* One round trip sets up a call: source, tenant settings, secret, any suppressions. */
 	[PLAN_AUTH] = {
-		"SELECT s.source_id, s.enabled FROM cdp.sources s WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
+		"SELECT s.source_id, s.enabled, t.settings, x.secret, "
+		"EXISTS (SELECT 1 FROM cdp.suppressions p WHERE p.tenant_id = s.tenant_id) "
+		"FROM cdp.sources s JOIN cdp.tenants t ON t.tenant_id = s.tenant_id "
+		"JOIN cdp.tenant_secrets x ON x.tenant_id = s.tenant_id "
+		"WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
 		2, {INT4OID, BYTEAOID}},
-	[PLAN_HAS_SUPPRESSIONS] = {
-		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 LIMIT 1",
-		1, {INT4OID}},
 	[PLAN_IS_SUPPRESSED] = {
 		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
@@ -39,7 +45,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"SELECT profile_id FROM cdp.identifiers WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
 	[PLAN_LOCK_PROFILE] = {
-		"SELECT merged_into, created_at FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2 FOR UPDATE",
+		"SELECT merged_into, created_at, traits, trait_times FROM cdp.profiles WHERE tenant_id = $1 AND profile_id = $2 FOR UPDATE",
 		2, {INT4OID, INT8OID}},
 	[PLAN_NEW_PROFILE] = {
 		"INSERT INTO cdp.profiles (tenant_id, first_seen_at, last_seen_at) VALUES ($1, $2, $2) "
@@ -120,6 +126,26 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $3), first_seen_at = least(first_seen_at, $3) "
 		"WHERE tenant_id = $1 AND profile_id = $2",
 		3, {INT4OID, INT8OID, TIMESTAMPTZOID}},
+	/* Batches: one statement per chunk of messages instead of one per message. */
+	[PLAN_BULK_DEDUPE] = {
+		"INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
+		"SELECT $1, u.id, $2, u.t, u.e FROM unnest($3::text[], $4::timestamptz[], $5::int8[]) AS u(id, t, e) "
+		"ON CONFLICT (tenant_id, message_id) DO UPDATE "
+		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
+		"WHERE m.received_at < $6 RETURNING m.message_id",
+		6, {INT4OID, TIMESTAMPTZOID, TEXTARR, TIMESTAMPTZARR, INT8ARR, TIMESTAMPTZOID}},
+	[PLAN_BULK_ORIGINALS] = {
+		"SELECT message_id, event_id FROM cdp.message_ids WHERE tenant_id = $1 AND message_id = ANY ($2::text[])",
+		2, {INT4OID, TEXTARR}},
+	[PLAN_BULK_EVENTS] = {
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, "
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
+		"SELECT $1, u.t, u.e, u.p, $2, u.m, u.ty, u.n, u.uid, u.aid, u.gid, u.pid, $3, u.props, u.tr, u.ctx "
+		"FROM unnest($4::timestamptz[], $5::int8[], $6::int8[], $7::text[], $8::text[], $9::text[], $10::text[], "
+		"$11::text[], $12::text[], $13::text[], $14::jsonb[], $15::jsonb[], $16::jsonb[]) "
+		"AS u(t, e, p, m, ty, n, uid, aid, gid, pid, props, tr, ctx)",
+		16, {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZARR, INT8ARR, INT8ARR, TEXTARR, TEXTARR, TEXTARR,
+		TEXTARR, TEXTARR, TEXTARR, TEXTARR, JSONBARR, JSONBARR, JSONBARR}},
 };
 
 static SPIPlanPtr plans[NUM_PLANS];
@@ -134,7 +160,8 @@ GetPlan(CdpPlanId id)
 		SPIPlanPtr	p;
 
 		memcpy(argtypes, d->argtypes, sizeof(argtypes));
-		p = SPI_prepare(d->sql, d->nargs, argtypes);
+		/* Always the generic plan: these statements gain nothing from planning per value. */
+		p = SPI_prepare_cursor(d->sql, d->nargs, argtypes, CURSOR_OPT_GENERIC_PLAN);
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed for \"%s\": %s", d->sql, SPI_result_code_string(SPI_result));
 		if (SPI_keepplan(p) != 0)

@@ -168,6 +168,20 @@ cdp_tenant_parse_settings(CdpTenant *t, Jsonb *settings)
 }
 
 CdpTenant *
+cdp_tenant_make(int32 tenant_id, Jsonb *settings, bytea *secret)
+{
+	CdpTenant  *t = palloc0(sizeof(CdpTenant));
+
+	t->tenant_id = tenant_id;
+	if (VARSIZE_ANY_EXHDR(secret) > CDP_SECRET_MAX)
+		elog(ERROR, "secret of tenant %d is longer than %d bytes", tenant_id, CDP_SECRET_MAX);
+	t->secret_len = VARSIZE_ANY_EXHDR(secret);
+	memcpy(t->secret, VARDATA_ANY(secret), t->secret_len);
+	cdp_tenant_parse_settings(t, settings);
+	return t;
+}
+
+CdpTenant *
 cdp_tenant_load(int32 tenant_id, MemoryContext cxt)
 {
 	Datum		args[1];
@@ -199,16 +213,10 @@ cdp_tenant_load(int32 tenant_id, MemoryContext cxt)
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("tenant %d does not exist", tenant_id)));
 
-	old = MemoryContextSwitchTo(cxt);
-	t = palloc0(sizeof(CdpTenant));
-	t->tenant_id = tenant_id;
-	settings = DatumGetJsonbPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	settings = DatumGetJsonbP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	secret = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	if (VARSIZE_ANY_EXHDR(secret) > CDP_SECRET_MAX)
-		elog(ERROR, "secret of tenant %d is longer than %d bytes", tenant_id, CDP_SECRET_MAX);
-	t->secret_len = VARSIZE_ANY_EXHDR(secret);
-	memcpy(t->secret, VARDATA_ANY(secret), t->secret_len);
-	cdp_tenant_parse_settings(t, settings);
+	old = MemoryContextSwitchTo(cxt);
+	t = cdp_tenant_make(tenant_id, settings, secret);
 	MemoryContextSwitchTo(old);
 	SPI_freetuptable(SPI_tuptable);
 	return t;

@@ -47,6 +47,9 @@ typedef struct CdpTenant
  */
 extern CdpTenant *cdp_tenant_load(int32 tenant_id, MemoryContext cxt);
 
+/* A tenant from its settings and secret (detoasted as needed), in CurrentMemoryContext. */
+extern CdpTenant *cdp_tenant_make(int32 tenant_id, Jsonb *settings, bytea *secret);
+
 /* Parses settings jsonb into t (defaults for missing keys). */
 extern void cdp_tenant_parse_settings(CdpTenant *t, Jsonb *settings);
 

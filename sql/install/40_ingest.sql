@@ -65,32 +65,27 @@ AS $$ SELECT cdp._identifier_hash(tenant_id, id_type, value) $$;
 COMMENT ON FUNCTION cdp._reader_hash(integer, text, text) IS
   'cdp internal: cdp._identifier_hash for the reading functions (the hash alone reveals nothing without rows the caller may see).';
 
+CREATE FUNCTION cdp._lookup_key(tenant text, id_type text, value text, OUT tenant_id integer, OUT id_hash bytea)
+RETURNS record
+LANGUAGE c STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS 'MODULE_PATHNAME', 'cdp_lookup_key';
+COMMENT ON FUNCTION cdp._lookup_key(text, text, text) IS
+  'cdp internal: for cdp.lookup, in one definer call, the tenant id and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
+
+-- Invoker rights and no SET clause: the planner inlines it, and row-level
+-- security applies to the caller. Everything is schema-qualified.
 CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
 RETURNS bigint
-LANGUAGE plpgsql STABLE SECURITY INVOKER
-SET search_path = pg_catalog, pg_temp
+LANGUAGE sql STABLE SECURITY INVOKER
 AS $$
-DECLARE
-  tid integer := cdp._reader_tenant_id(tenant);
-  h bytea;
-  result bigint;
-BEGIN
-  IF id_type IS NULL THEN
-    RAISE EXCEPTION 'id_type must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-  END IF;
-  h := cdp._reader_hash(tid, id_type, value);
-  IF h IS NULL THEN
-    RETURN NULL;
-  END IF;
-  SELECT coalesce(p.merged_into, p.profile_id) INTO result
-    FROM cdp.identifiers i
+  SELECT coalesce(p.merged_into, p.profile_id)
+    FROM cdp._lookup_key(tenant, id_type, value) k
+    JOIN cdp.identifiers i ON i.tenant_id OPERATOR(pg_catalog.=) k.tenant_id
+                          AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
+                          AND i.id_hash OPERATOR(pg_catalog.=) k.id_hash
     JOIN cdp.profiles p ON p.tenant_id OPERATOR(pg_catalog.=) i.tenant_id
                        AND p.profile_id OPERATOR(pg_catalog.=) i.profile_id
-   WHERE i.tenant_id OPERATOR(pg_catalog.=) tid
-     AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
-     AND i.id_hash OPERATOR(pg_catalog.=) h;
-  RETURN result;
-END
 $$;
 COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
   'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
@@ -153,6 +148,6 @@ COMMENT ON FUNCTION cdp.profile(text, bigint) IS
   'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times, identifiers (type and hash), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, unknown tenant 42704.';
 
 GRANT EXECUTE ON FUNCTION cdp.ingest(text, jsonb), cdp.ingest_batch(text, jsonb) TO cdp_writer;
-GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint),
+GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint), cdp._lookup_key(text, text, text),
                           cdp._reader_tenant_id(text), cdp._reader_hash(integer, text, text)
   TO cdp_reader, cdp_writer, cdp_compliance, cdp_admin;
