@@ -22,6 +22,30 @@ SELECT cdp_test.error_of(format($$SELECT cdp.ingest(%L, '{"type": "track", "even
 SELECT cdp.set_source_enabled('ing-basic', 'crm', false);
 SELECT cdp_test.error_of(format($$SELECT cdp.ingest(%L, '{"type": "track", "event": "e", "userId": "u"}')$$, :'new_crm_key')) AS disabled;
 SELECT count(*) AS stored_after_auth_errors FROM cdp.events WHERE tenant_id = pg_temp.tid();
+-- A key that just worked (and is cached by this backend) stops working as
+-- soon as its source is disabled or the key rotated, even inside the same transaction.
+SELECT cdp.create_tenant('ing-cache') > 0 AS created;
+SELECT cdp.create_source('ing-cache', 'cached') AS cached_key \gset
+SELECT set_config('cdp_test.cached_key', :'cached_key', false) IS NOT NULL AS key_set;
+CREATE FUNCTION pg_temp.send_cached(n text) RETURNS text LANGUAGE sql AS $$
+  SELECT cdp_test.error_of(format('SELECT cdp.ingest(%L, %L)', current_setting('cdp_test.cached_key'),
+         jsonb_build_object('type', 'track', 'event', 'Cached', 'userId', 'cache-user', 'messageId', n,
+                            'timestamp', '2026-03-03T00:00:00Z')))
+$$;
+SELECT pg_temp.send_cached('cache-1') AS works;
+SELECT cdp.set_source_enabled('ing-cache', 'cached', false);
+SELECT pg_temp.send_cached('cache-2') AS after_disable;
+SELECT cdp.set_source_enabled('ing-cache', 'cached', true);
+SELECT pg_temp.send_cached('cache-3') AS after_enable;
+BEGIN;
+SELECT cdp.set_source_enabled('ing-cache', 'cached', false);
+SELECT pg_temp.send_cached('cache-4') AS disabled_in_this_transaction;
+ROLLBACK;
+SELECT pg_temp.send_cached('cache-5') AS after_rollback;
+SELECT cdp.rotate_write_key('ing-cache', 'cached') IS NOT NULL AS rotated;
+SELECT pg_temp.send_cached('cache-6') AS after_rotation;
+SELECT string_agg(message_id, ', ' ORDER BY message_id) AS stored FROM cdp.events
+ WHERE tenant_id = (SELECT tenant_id FROM cdp.tenants WHERE name = 'ing-cache');
 
 -- Every message type is accepted; the result names the message.
 SELECT message_id, status, profile_id IS NOT NULL AS has_profile, event_id IS NOT NULL AS has_event, error, sqlstate

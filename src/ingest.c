@@ -19,6 +19,8 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "storage/itemptr.h"
+#include "utils/fmgrprotos.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
@@ -37,6 +39,7 @@
 #include "utils/resowner.h"
 #include "utils/timestamp.h"
 
+#include "authcache.h"
 #include "cdp.h"
 #include "identity.h"
 #include "ingest.h"
@@ -137,6 +140,9 @@ Authenticate(CdpCall *call, text *key_text)
 	bytea	   *hash;
 	Datum		v[2];
 	bool		isnull;
+	CdpAuthEntry *e;
+	CdpAuthEntry fresh;
+	MemoryContext old;
 
 	if (strncmp(key, "cdpk_", 5) != 0 || !(*p >= '1' && *p <= '9'))
 		BadKey("A write key begins with \"cdpk_\" and the tenant id.");
@@ -156,28 +162,38 @@ Authenticate(CdpCall *call, text *key_text)
 	SET_VARSIZE(hash, VARHDRSZ + sizeof(digest));
 	memcpy(VARDATA(hash), digest, sizeof(digest));
 
-	v[0] = Int32GetDatum((int32) tenant_id);
-	v[1] = PointerGetDatum(hash);
-	if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
-		BadKey("No source has this write key (it may have been rotated).");
-	call->batch.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+	if ((e = cdp_authcache_get(digest)) == NULL)
 	{
-		MemoryContext old = MemoryContextSwitchTo(call->callcxt);
-
-		call->batch.tenant = cdp_tenant_make((int32) tenant_id,
-											 DatumGetJsonbP(cdp_plan_value(0, 3, &isnull)),
-											 DatumGetByteaPP(cdp_plan_value(0, 4, &isnull)));
-		call->has_suppressions = DatumGetBool(cdp_plan_value(0, 5, &isnull));
-		MemoryContextSwitchTo(old);
+		v[0] = Int32GetDatum((int32) tenant_id);
+		v[1] = PointerGetDatum(hash);
+		if (cdp_plan_exec(PLAN_AUTH, v, NULL) != 1)
+			BadKey("No source has this write key (it may have been rotated).");
+		memset(&fresh, 0, sizeof(fresh));
+		memcpy(fresh.key_hash, digest, sizeof(digest));
+		fresh.tenant_id = (int32) tenant_id;
+		fresh.source_id = DatumGetInt32(cdp_plan_value(0, 1, &isnull));
+		fresh.enabled = DatumGetBool(cdp_plan_value(0, 2, &isnull));
+		fresh.settings = DatumGetJsonbP(cdp_plan_value(0, 3, &isnull));
+		fresh.secret = DatumGetByteaPP(cdp_plan_value(0, 4, &isnull));
+		fresh.source_tid = *(ItemPointer) DatumGetPointer(cdp_plan_value(0, 5, &isnull));
+		fresh.source_xmin = DatumGetTransactionId(cdp_plan_value(0, 6, &isnull));
+		fresh.tenant_tid = *(ItemPointer) DatumGetPointer(cdp_plan_value(0, 7, &isnull));
+		fresh.tenant_xmin = DatumGetTransactionId(cdp_plan_value(0, 8, &isnull));
+		cdp_plan_done();
+		cdp_authcache_put(&fresh);
+		e = &fresh;
 	}
-	if (!DatumGetBool(cdp_plan_value(0, 2, &isnull)))
+	if (!e->enabled)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
 				 errmsg("write key of a disabled source"),
 				 errdetail("Source %d of tenant %ld is disabled; nothing it sends is stored.",
-						   call->batch.source_id, tenant_id),
+						   e->source_id, tenant_id),
 				 errhint("An administrator can enable it with cdp.set_source_enabled.")));
-	cdp_plan_done();
+	call->batch.source_id = e->source_id;
+	old = MemoryContextSwitchTo(call->callcxt);
+	call->batch.tenant = cdp_tenant_make((int32) tenant_id, e->settings, e->secret);
+	MemoryContextSwitchTo(old);
 }
 
 /* ---------- per-message work ---------- */
@@ -380,13 +396,10 @@ JsonbOrNull(Jsonb *j, char *null)
 }
 
 static void
-StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+EventValues(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, Datum *v, char *nulls)
 {
 	CdpBatch   *b = &call->batch;
-	Datum		v[16];
-	char		nulls[16];
 
-	memset(nulls, ' ', sizeof(nulls));
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
 	v[1] = TimestampTzGetDatum(m->event_time);
 	v[2] = Int64GetDatum(event_id);
@@ -403,7 +416,53 @@ StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	v[13] = JsonbOrNull(m->properties, &nulls[13]);
 	v[14] = JsonbOrNull(m->traits, &nulls[14]);
 	v[15] = JsonbOrNull(m->context, &nulls[15]);
+}
+
+static void
+StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+{
+	Datum		v[16];
+	char		nulls[16];
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
 	cdp_plan_exec(PLAN_EVENT, v, nulls);
+}
+
+/* Claims the messageId and stores the event in one statement; false for a duplicate. */
+static bool
+DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
+{
+	Datum		v[17];
+	char		nulls[17];
+	bool		stored;
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
+	v[16] = TimestampTzGetDatum(call->batch.received_at - call->batch.tenant->dedupe_window);
+	stored = cdp_plan_exec(PLAN_DEDUPE_AND_EVENT, v, nulls) == 1;
+	cdp_plan_done();
+	return stored;
+}
+
+static int64
+OriginalEvent(CdpCall *call, CdpMessage *m)
+{
+	Datum		v[2];
+	bool		isnull;
+	int64		original = 0;
+
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = CStringGetTextDatum(m->message_id);
+	if (cdp_plan_exec(PLAN_DUPLICATE_OF, v, NULL) == 1)
+	{
+		Datum		d = cdp_plan_value(0, 1, &isnull);
+
+		if (!isnull)
+			original = DatumGetInt64(d);
+	}
+	cdp_plan_done();
+	return original;
 }
 
 static void
@@ -440,6 +499,26 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	}
 
 	event_id = nextval_internal(call->event_seq, false);
+
+	/* Known person, nothing to change: dedupe and store in one statement. */
+	if (strcmp(m.type, "identify") != 0 && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
+	{
+		if (!DedupeAndStore(call, &m, profile, event_id))
+		{
+			r->status = "duplicate";
+			r->event_id = OriginalEvent(call, &m);
+			return;
+		}
+		if (strcmp(m.type, "group") == 0)
+			GroupTraits(call, &m);
+		if (m.consent)
+			Consent(call, &m, profile);
+		r->status = "accepted";
+		r->profile_id = profile;
+		r->event_id = event_id;
+		return;
+	}
+
 	if (!Dedupe(call, &m, event_id, &original))
 	{
 		r->status = "duplicate";
@@ -880,6 +959,9 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
 	cdp_probe_open(&call->batch.probe);
+	/* Suppressions can appear at any time (an erasure): checked on every call. */
+	cdp_probe_refresh(&call->batch.probe);
+	call->has_suppressions = cdp_probe_any_suppression(&call->batch.probe, call->batch.tenant->tenant_id);
 	call->event_seq = get_relname_relid("event_id_seq", get_namespace_oid(CDP_SCHEMA, false));
 	if (!OidIsValid(call->event_seq))
 		elog(ERROR, "sequence cdp.event_id_seq is missing");

@@ -73,19 +73,29 @@ AS 'MODULE_PATHNAME', 'cdp_lookup_key';
 COMMENT ON FUNCTION cdp._lookup_key(text, text, text) IS
   'cdp internal: for cdp.lookup, in one definer call, the tenant id and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
 
--- Invoker rights and no SET clause: the planner inlines it, and row-level
--- security applies to the caller. Everything is schema-qualified.
+-- Invoker rights, so that row-level security applies to the caller; plpgsql
+-- keeps its plans for the session. Everything is schema-qualified.
 CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
 RETURNS bigint
-LANGUAGE sql STABLE SECURITY INVOKER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 AS $$
-  SELECT coalesce(p.merged_into, p.profile_id)
-    FROM cdp._lookup_key(tenant, id_type, value) k
-    JOIN cdp.identifiers i ON i.tenant_id OPERATOR(pg_catalog.=) k.tenant_id
-                          AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
-                          AND i.id_hash OPERATOR(pg_catalog.=) k.id_hash
+DECLARE
+  k record;
+  result bigint;
+BEGIN
+  SELECT x.tenant_id, x.id_hash INTO k FROM cdp._lookup_key(tenant, id_type, value) x;
+  IF k.id_hash IS NULL THEN
+    RETURN NULL;
+  END IF;
+  SELECT coalesce(p.merged_into, p.profile_id) INTO result
+    FROM cdp.identifiers i
     JOIN cdp.profiles p ON p.tenant_id OPERATOR(pg_catalog.=) i.tenant_id
                        AND p.profile_id OPERATOR(pg_catalog.=) i.profile_id
+   WHERE i.tenant_id OPERATOR(pg_catalog.=) k.tenant_id
+     AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
+     AND i.id_hash OPERATOR(pg_catalog.=) k.id_hash;
+  RETURN result;
+END
 $$;
 COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
   'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
