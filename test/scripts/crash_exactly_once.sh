@@ -12,7 +12,7 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 PORT=$(( ${CDP_TEST_PORT:-55432} + 1 ))
 DIR=$PWD/tmp_crash_exactly_once
 PER_CLIENT=${CRASH_MESSAGES_PER_CLIENT:-3000}   # far more than get sent before the kill
-ACKS_BEFORE_KILL=${CRASH_ACKS_BEFORE_KILL:-300}
+ACKS_BEFORE_KILL=${CRASH_ACKS_BEFORE_KILL:-200}
 
 n=0; failures=0
 is() {   # is GOT EXPECTED NAME
@@ -58,7 +58,9 @@ for c in 1 2 3; do
     BEGIN { for (j = 1; j <= n; j++) printf "SELECT message_id, status FROM cdp.ingest(:'"'"'key'"'"', '"'"'%s'"'"');\n", msg(c, j) }' \
     > "$DIR/client$c.sql"
 done
-awk -v c=4 -v n="$PER_CLIENT" "$(message)"'
+# The batch client sends ten messages per statement: give it ten times as many
+# so that it, too, is still sending when the postmaster dies.
+awk -v c=4 -v n=$((PER_CLIENT * 10)) "$(message)"'
   BEGIN { for (j = 1; j <= n; j += 10) {
             b = msg(c, j); for (k = j + 1; k < j + 10 && k <= n; k++) b = b ", " msg(c, k)
             printf "SELECT message_id, status FROM cdp.ingest_batch(:'"'"'key'"'"', '"'"'[%s]'"'"');\n", b } }' \
@@ -111,20 +113,21 @@ is "$(q "SELECT count(*) FROM (SELECT message_id FROM cdp.events WHERE tenant_id
 
 # Retry everything each client meant to send, in batches of 500.
 retry_out=$(for c in 1 2 3 4; do
-  awk -v c=$c -v n="$PER_CLIENT" "$(message)"'
+  awk -v c=$c -v n=$(( c == 4 ? PER_CLIENT * 10 : PER_CLIENT )) "$(message)"'
     BEGIN { for (j = 1; j <= n; j += 500) {
               b = msg(c, j); for (k = j + 1; k < j + 500 && k <= n; k++) b = b ", " msg(c, k)
               printf "SELECT message_id, status FROM cdp.ingest_batch(:'"'"'key'"'"', '"'"'[%s]'"'"');\n", b } }'
 done | psql -X -q -At -h "$DIR" -p "$PORT" -U postgres -d cdp_crash -v key="$key" -v ON_ERROR_STOP=1 2>&1)
 echo "$retry_out" | grep -v '|accepted$' | grep -v '|duplicate$' | head -5 | sed 's/^/# unexpected: /'
 dups=$(echo "$retry_out" | grep -c '|duplicate$')
+echo "# $((dups - acked)) messages were stored but not acknowledged (in flight when the server died)"
 echo "$retry_out" | grep '|duplicate$' | cut -d'|' -f1 > "$DIR/dups.txt"
 q "CREATE TABLE dups (message_id text)" >/dev/null
 cpsql "$DIR" "$PORT" cdp_crash -c "\\copy dups FROM '$DIR/dups.txt'"
 is "$(q "SELECT count(*) FROM acked a WHERE NOT EXISTS (SELECT 1 FROM dups d WHERE d.message_id = a.message_id)")" 0 \
    "the retry answers duplicate for every acknowledged message ($dups duplicates in all)"
 is "$(q "SELECT count(*) || '/' || count(DISTINCT message_id) FROM cdp.events WHERE tenant_id = $tid")" \
-   "$((PER_CLIENT * 4))/$((PER_CLIENT * 4))" "after the retry every message is stored exactly once"
+   "$((PER_CLIENT * 13))/$((PER_CLIENT * 13))" "after the retry every message is stored exactly once"
 is "$(q "SELECT count(*) FROM cdp.profiles p WHERE p.tenant_id = $tid AND p.merged_into IS NULL
            AND NOT EXISTS (SELECT 1 FROM cdp.identifiers i WHERE i.tenant_id = p.tenant_id AND i.profile_id = p.profile_id)")" 0 \
    "zero orphan profiles after crash recovery and retry"
