@@ -91,7 +91,15 @@ demo() {
   if ! psql_demo -d postgres -Atc "SELECT 1 FROM pg_database WHERE datname = '$DEMO_DB'" | grep -q 1; then
     psql_demo -d postgres -q -c "CREATE DATABASE $DEMO_DB"
   fi
+  # A rebuilt install script (same version number during development) gets a
+  # fresh demo database: the old one would keep the old schema.
+  local sum; sum=$(md5sum < "$HERE/cdp--$(make -s -C "$HERE" print-version).sql" | cut -c1-32)
+  if [ -f "$dir/install.md5" ] && [ "$(cat "$dir/install.md5")" != "$sum" ]; then
+    say "the install script changed since the demo was loaded: recreating database $DEMO_DB"
+    psql_demo -d postgres -q -c "DROP DATABASE IF EXISTS $DEMO_DB WITH (FORCE)" -c "CREATE DATABASE $DEMO_DB"
+  fi
   psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS cdp CASCADE"
+  echo "$sum" > "$dir/install.md5"
   psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -f "$HERE/test/demo/demo.sql"
   cat <<MSG
 

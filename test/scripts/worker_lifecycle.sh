@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# Launcher and schedulers over a database's life: a scheduler only where cdp
+# is installed (picked up at CREATE EXTENSION), gone after DROP EXTENSION and
+# back after re-creation; DROP DATABASE, CREATE DATABASE ... TEMPLATE and
+# ALTER DATABASE ... RENAME succeed while a scheduler runs; cdp.workers_enabled
+# is reloaded on SIGHUP; no ERROR in the server log.
+set -uo pipefail
+. "$(dirname "$0")/../lib.sh"
+PORT=$((CDP_TEST_PORT + 0))
+DIR=$PWD/tmp_worker_lifecycle
+n=0; failed=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
+q() { cpsql "$DIR" "$PORT" "$1" -Atc "$2"; }
+schedulers() { q postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'cdp scheduler' AND datname = '$1'"; }
+wait_schedulers() {  # wait_schedulers DB COUNT SECONDS
+  local i; for ((i = 0; i < $3 * 10; i++)); do [ "$(schedulers "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1
+}
+
+echo "1..14"
+start_cluster "$DIR" "$PORT" || { echo "Bail out! cluster did not start"; cat "$DIR/server.log"; exit 1; }
+
+q postgres "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cdp launcher'" | grep -q 1
+ok $? "the launcher runs"
+
+q postgres "CREATE DATABASE plain" >/dev/null && q postgres "CREATE DATABASE app" >/dev/null
+q app "CREATE EXTENSION cdp CASCADE" >/dev/null 2>&1
+wait_schedulers app 1 10
+ok $? "CREATE EXTENSION starts a scheduler in that database within seconds"
+
+# The launcher looked at "plain" once when it appeared; it keeps no worker there.
+sleep 3
+busy=0
+for i in $(seq 30); do [ "$(schedulers plain)" = 0 ] || busy=$((busy + 1)); sleep 0.1; done
+ok $busy "a database without cdp has no worker connected"
+[ "$(schedulers template1)" = 0 ] && [ "$(schedulers postgres)" = 0 ]
+ok $? "templates and postgres have no scheduler"
+
+q app "DROP EXTENSION cdp" >/dev/null
+wait_schedulers app 0 10
+ok $? "DROP EXTENSION: the scheduler leaves"
+
+q app "CREATE EXTENSION cdp" >/dev/null
+wait_schedulers app 1 10
+ok $? "re-created extension: the scheduler is back"
+
+start=$(date +%s%N)
+q postgres "CREATE DATABASE app_copy TEMPLATE app" >/dev/null
+ok $? "CREATE DATABASE ... TEMPLATE a database whose scheduler runs"
+wait_schedulers app_copy 1 15 && wait_schedulers app 1 15
+ok $? "the copy gets its own scheduler and the original gets its back"
+
+q postgres "ALTER DATABASE app_copy RENAME TO app_renamed" >/dev/null
+ok $? "ALTER DATABASE ... RENAME while its scheduler runs"
+
+wait_schedulers app_renamed 1 15
+start=$(date +%s%N)
+q postgres "DROP DATABASE app_renamed" >/dev/null
+rc=$?; ms=$(( ($(date +%s%N) - start) / 1000000 ))
+ok $rc "DROP DATABASE while its scheduler runs (took ${ms} ms)"
+[ $ms -lt 4000 ]
+ok $? "DROP DATABASE did not wait out PostgreSQL's 5 s for other sessions"
+
+q postgres "ALTER SYSTEM SET cdp.workers_enabled = off" >/dev/null && q postgres "SELECT pg_reload_conf()" >/dev/null
+wait_schedulers app 0 15
+ok $? "cdp.workers_enabled = off (SIGHUP): schedulers exit"
+q postgres "ALTER SYSTEM RESET cdp.workers_enabled" >/dev/null && q postgres "SELECT pg_reload_conf()" >/dev/null
+wait_schedulers app 1 45
+ok $? "cdp.workers_enabled back on: the scheduler returns"
+
+stop_cluster "$DIR"
+errors=$(grep -E '(ERROR|PANIC|WARNING):' "$DIR/server.log")
+[ -z "$errors" ]
+ok $? "no ERROR, WARNING or PANIC in the server log"
+[ -n "$errors" ] && echo "$errors" | sed 's/^/# /'
+
+[ $failed = 0 ] && rm -rf "$DIR"
+exit $((failed > 0))
