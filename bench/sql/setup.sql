@@ -176,7 +176,7 @@ END $$;
 -- A person for the erasure benchmark: canonical profile p_id with user_id,
 -- email and anonymous_id identifiers, a second profile p_id + 1 merged into
 -- it (one tenth of the events), consent, and n events spread evenly over the
--- last `months` months.
+-- last `months` months, with their message_ids rows.
 CREATE FUNCTION bench.person(p_tenant_id integer, p_source_id integer, p_id bigint, p_name text,
                              p_events integer, p_months integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
@@ -197,6 +197,10 @@ BEGIN
          CASE WHEN i % 10 = 0 THEN p_id + 1 ELSE p_id END, p_source_id, p_name || '-' || i, 'track', 'Product Viewed',
          p_name, jsonb_build_object('product_id', 'sku-' || i % 100, 'price', 9.99), '{"library": {"name": "bench"}}'
     FROM generate_series(1, p_events) i;
+  -- their messageIds, as ingestion leaves them for deduplication
+  INSERT INTO cdp.message_ids (tenant_id, message_id, event_time, event_id)
+  SELECT tenant_id, message_id, event_time, event_id FROM cdp.events
+   WHERE tenant_id = p_tenant_id AND profile_id IN (p_id, p_id + 1);
 END $$;
 
 -- Everyone else: n people with k events each over the same months.
