@@ -85,6 +85,24 @@ stop() {
 
 psql_demo() { local dir; dir=$(demo_dir); as_postgres psql -h "$dir" -p "$DEMO_PORT" -U postgres "$@"; }
 
+# The request bodies real Segment and RudderStack SDKs sent (test/fixtures),
+# ingested unchanged through cdp.ingest_batch. JSON strings hold no raw
+# newline, so each file becomes one line for \copy; a re-run finds every
+# messageId already stored and answers 'duplicate'.
+load_fixtures() {
+  ls "$HERE"/test/fixtures/*.json >/dev/null 2>&1 || return 0
+  say "ingesting the SDK fixtures (test/fixtures) through cdp.ingest_batch"
+  local key; key=$(psql_demo -d "$DEMO_DB" -Atq -c "SELECT cdp.rotate_write_key('acme', 'website')")
+  for f in "$HERE"/test/fixtures/*.json; do tr -d '\n' < "$f"; echo; done |
+    psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 \
+      -c "CREATE TEMP TABLE demo_fixture (doc jsonb)" \
+      -c "\\copy demo_fixture FROM pstdin WITH (FORMAT csv, QUOTE E'\\x01', DELIMITER E'\\x02')" \
+      -c "SELECT r.status, count(*) AS messages
+            FROM demo_fixture f, jsonb_array_elements(f.doc) req,
+                 cdp.ingest_batch('$key', req->'body') r
+           GROUP BY r.status ORDER BY r.status"
+}
+
 demo() {
   deps; build; install_ext; start
   local dir; dir=$(demo_dir)
@@ -100,7 +118,10 @@ demo() {
   fi
   psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION IF NOT EXISTS cdp CASCADE"
   echo "$sum" > "$dir/install.md5"
-  psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 -f "$HERE/test/demo/demo.sql"
+  # Scripts go through standard input: the postgres OS user need not be able
+  # to read this folder.
+  psql_demo -d "$DEMO_DB" -q -v ON_ERROR_STOP=1 < "$HERE/test/demo/demo.sql"
+  load_fixtures
   cat <<MSG
 
 cdp is running. Connect with:
@@ -108,7 +129,8 @@ cdp is running. Connect with:
     psql -h $dir -p $DEMO_PORT -U postgres $DEMO_DB
 
 or over TCP: psql "host=localhost port=$DEMO_PORT user=postgres dbname=$DEMO_DB"
-Try:  SELECT * FROM cdp.tenants;   \\df cdp.*   \\dt cdp.*
+Try:  SELECT * FROM cdp.profile_360;   SELECT * FROM cdp.event_stream LIMIT 10;
+      SELECT * FROM cdp.job_status;      \\df+ cdp.*   \\dv cdp.*
 Stop it with: ./cdp.sh stop
 MSG
 }

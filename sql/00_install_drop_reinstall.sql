@@ -16,7 +16,8 @@ SELECT count(*) AS stale_part_config FROM public.part_config WHERE parent_table 
 CREATE EXTENSION cdp;
 SELECT count(*) AS part_config_rows FROM public.part_config WHERE parent_table = 'cdp.events';
 SELECT count(*) AS tenants_after_reinstall FROM cdp.tenants;
-SELECT parent_table, partition_type, partition_interval, premake, retention, retention_keep_table
+SELECT parent_table, partition_type, partition_interval, premake, retention, retention_keep_table,
+       infinite_time_partitions, ignore_default_data
   FROM public.part_config WHERE parent_table = 'cdp.events';
 
 -- Helpers shared by the later tests: run a statement and show its SQLSTATE

@@ -22,3 +22,22 @@ SELECT count(*) AS member_partitions
   FROM pg_depend d JOIN pg_inherits i ON i.inhrelid = d.objid
  WHERE d.deptype = 'e' AND i.inhparent = 'cdp.events'::regclass;
 DELETE FROM cdp.events;
+
+-- A broken clock far in the future must not make pg_partman premake every
+-- month up to it (ignore_default_data), and rows a few months ahead, parked in
+-- the default partition, must not block the creation of their month when it
+-- comes due: maintenance moves them into their new partition.
+INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type)
+VALUES (1, '2197-06-01 00:00:00+00', 1, 1, 'm-2197', 'track'),
+       (1, date_trunc('month', now()) + interval '6 months' + interval '3 days', 1, 1, 'm-ahead', 'track');
+UPDATE public.part_config SET premake = 6 WHERE parent_table = 'cdp.events';
+SELECT cdp._events_release_default() AS rows_moved;
+SELECT public.run_maintenance('cdp.events', p_jobmon => false);
+SELECT message_id, tableoid::regclass = 'cdp.events_default'::regclass AS in_default,
+       tableoid::regclass::text = 'cdp.events_p' || to_char(now() + interval '6 months', 'YYYY_MM') AS in_its_month
+  FROM cdp.events ORDER BY event_time;
+SELECT max(substring(c.relname FROM 'events_p(\d{4})_')::int) <= extract(year FROM now() + interval '7 months') AS no_runaway_premake
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+ WHERE i.inhparent = 'cdp.events'::regclass;
+UPDATE public.part_config SET premake = 4 WHERE parent_table = 'cdp.events';
+DELETE FROM cdp.events;

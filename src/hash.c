@@ -23,7 +23,7 @@ PG_FUNCTION_INFO_V1(cdp_normalize_identifier_sql);
 void
 cdp_hash_identifier(CdpTenant *t, const char *id_type, const char *normalized, uint8 *out)
 {
-	pg_hmac_ctx *ctx = pg_hmac_create(PG_SHA256);
+	pg_hmac_ctx *ctx = t->hmac ? t->hmac : pg_hmac_create(PG_SHA256);
 
 	if (ctx == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
@@ -35,10 +35,10 @@ cdp_hash_identifier(CdpTenant *t, const char *id_type, const char *normalized, u
 	{
 		const char *err = pg_hmac_error(ctx);
 
-		pg_hmac_free(ctx);
 		elog(ERROR, "could not compute HMAC-SHA-256: %s", err);
 	}
-	pg_hmac_free(ctx);
+	if (ctx != t->hmac)
+		pg_hmac_free(ctx);
 }
 
 /* Checks an id_type argument of the SQL functions. */

@@ -557,6 +557,23 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 }
 
 int64
+cdp_identity_peek(CdpBatch *b, CdpMessage *m)
+{
+	int64		profile = 0;
+
+	cdp_probe_refresh(&b->probe);
+	LookUp(b, m);
+	SortByPriority(m);
+	for (int i = 0; i < m->nids; i++)
+	{
+		if (m->ids[i].profile_id == 0 || (profile != 0 && m->ids[i].profile_id != profile))
+			return 0;
+		profile = m->ids[i].profile_id;
+	}
+	return profile;
+}
+
+int64
 cdp_identity_resolve(CdpBatch *batch, CdpMessage *m, bool lock)
 {
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++)

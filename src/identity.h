@@ -15,4 +15,10 @@
  */
 extern int64 cdp_identity_resolve(CdpBatch *batch, CdpMessage *m, bool lock);
 
+/*
+ * Read-only: the profile of m when every identifier is known and all are on
+ * one profile (nothing to write), else 0.
+ */
+extern int64 cdp_identity_peek(CdpBatch *batch, CdpMessage *m);
+
 #endif							/* CDP_IDENTITY_H */

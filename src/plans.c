@@ -14,7 +14,7 @@
 
 #include "plans.h"
 
-#define MAX_ARGS 16
+#define MAX_ARGS 17
 
 typedef struct PlanDef
 {
@@ -37,9 +37,6 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"JOIN cdp.tenant_secrets x ON x.tenant_id = s.tenant_id "
 		"WHERE s.tenant_id = $1 AND s.write_key_hash = $2",
 		2, {INT4OID, BYTEAOID}},
-	[PLAN_HAS_SUPPRESSIONS] = {
-		"SELECT EXISTS (SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1)",
-		1, {INT4OID}},
 	[PLAN_IS_SUPPRESSED] = {
 		"SELECT 1 FROM cdp.suppressions WHERE tenant_id = $1 AND id_type = $2 AND id_hash = $3",
 		3, {INT4OID, TEXTOID, BYTEAOID}},
@@ -136,6 +133,18 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
 		"WHERE m.received_at < $6 RETURNING m.message_id",
 		6, {INT4OID, TIMESTAMPTZOID, TEXTARR, TIMESTAMPTZARR, INT8ARR, TIMESTAMPTZOID}},
+	/* One message whose profile is already known: claim its messageId and store it in one statement. */
+	[PLAN_DEDUPE_AND_EVENT] = {
+		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
+		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE "
+		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
+		"WHERE m.received_at < $17 RETURNING 1) "
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, "
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
+		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) "
+		"RETURNING 1",
+		17, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID}},
 	[PLAN_BULK_ORIGINALS] = {
 		"SELECT message_id, event_id FROM cdp.message_ids WHERE tenant_id = $1 AND message_id = ANY ($2::text[])",
 		2, {INT4OID, TEXTARR}},

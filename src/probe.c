@@ -132,6 +132,22 @@ cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const ui
 }
 
 bool
+cdp_probe_any_suppression(CdpProbe *p, int32 tenant_id)
+{
+	ScanKeyData skey[1];
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   p->suppressions_pkey->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+	scan = index_beginscan(p->suppressions, p->suppressions_pkey, p->snapshot, 1, 0);
+	index_rescan(scan, skey, 1, NULL, 0);
+	found = index_getnext_tid(scan, ForwardScanDirection) != NULL;
+	index_endscan(scan);
+	return found;
+}
+
+bool
 cdp_probe_suppressed(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
 	return Probe(p->snapshot, p->suppressions, p->suppressions_pkey, tenant_id, id_type, hash, 0, NULL);

@@ -37,6 +37,12 @@ extern void cdp_probe_refresh(CdpProbe *p);
 /* The profile an identifier belongs to, or 0. */
 extern int64 cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash);
 
+/*
+ * Whether the tenant has any suppression at all (an index entry is enough:
+ * a false positive only costs the per-message probes).
+ */
+extern bool cdp_probe_any_suppression(CdpProbe *p, int32 tenant_id);
+
 /* Whether the identifier hash is in cdp.suppressions. */
 extern bool cdp_probe_suppressed(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash);
 

@@ -302,12 +302,13 @@ cdp_scheduler_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	BackgroundWorkerInitializeConnectionByOid(scheduler_db, InvalidOid, 0);
-	pgstat_report_appname("cdp scheduler");
-
+	/* Register first: see cdp_slot_claim_scheduler. */
 	if (!cdp_slot_claim_scheduler(scheduler_db, MyProcPid))
 		proc_exit(0);
 	before_shmem_exit(SchedulerExit, (Datum) 0);
+
+	BackgroundWorkerInitializeConnectionByOid(scheduler_db, InvalidOid, 0);
+	pgstat_report_appname("cdp scheduler");
 
 	loop_cxt = AllocSetContextCreate(TopMemoryContext, "cdp scheduler loop context",
 									 ALLOCSET_DEFAULT_SIZES);

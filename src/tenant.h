@@ -38,6 +38,7 @@ typedef struct CdpTenant
 	List	   *custom_ids;		/* CdpCustomId * */
 	uint8		secret[CDP_SECRET_MAX];
 	int			secret_len;
+	struct pg_hmac_ctx *hmac;	/* reused by a call for all its hashes, or NULL */
 } CdpTenant;
 
 /*

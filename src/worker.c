@@ -197,8 +197,11 @@ cdp_slot_get(Oid dboid, CdpDbSlot *copy)
 }
 
 /*
- * A scheduler registers itself; false if another live scheduler already
- * serves the database (a second one would run every job twice).
+ * A scheduler registers itself, before it connects to the database; false
+ * if another live scheduler already serves the database (a second one would
+ * run every job twice) or if the database is on hold. Claim and hold are
+ * decided under one lock, so a backend about to drop the database either
+ * sees this scheduler's pid (and stops it) or this scheduler sees the hold.
  */
 bool
 cdp_slot_claim_scheduler(Oid dboid, pid_t pid)
@@ -218,7 +221,8 @@ cdp_slot_claim_scheduler(Oid dboid, pid_t pid)
 
 	LWLockAcquire(WorkerShared->lock, LW_EXCLUSIVE);
 	slot = FindSlot(dboid, true);
-	if (slot && slot->scheduler_pid == other)
+	/* A hold (DROP DATABASE...) set before this claim: stay out. */
+	if (slot && slot->scheduler_pid == other && slot->hold_until <= GetCurrentTimestamp())
 	{
 		slot->scheduler_pid = pid;
 		ok = true;

@@ -59,9 +59,12 @@ BEGIN
 
   -- Retention drops whole partitions (never a DELETE over a month); the
   -- default horizon is 25 months, changed with cdp.set_retention.
+  -- ignore_default_data: an event stamped 2197 by a broken clock sits in the
+  -- default partition; without this pg_partman would take it as "now" and
+  -- try to premake every month up to 2197.
   EXECUTE pg_catalog.format(
     'UPDATE %I.part_config SET retention = $2, retention_keep_table = false, retention_keep_index = false, '
-    'infinite_time_partitions = true WHERE parent_table = $1', partman_schema)
+    'infinite_time_partitions = true, ignore_default_data = true WHERE parent_table = $1', partman_schema)
   USING 'cdp.events', '25 months';
 
   -- Partitions made now belong to the extension by default and pg_dump would
@@ -74,3 +77,61 @@ BEGIN
   END LOOP;
 END
 $partman$;
+
+-- Events stamped a few months ahead (beyond the premade partitions) land in
+-- the default partition. When their month comes due, PostgreSQL refuses to
+-- create the partition while the default holds rows of its range. So before
+-- pg_partman premakes, the months it is about to create that have rows in
+-- the default are created here, their rows moved out first, all in the
+-- maintenance transaction (nothing is visible half-moved). Months further
+-- ahead, and the distant past, stay in the default.
+CREATE FUNCTION cdp._events_release_default() RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  partman_schema text;
+  premake integer;
+  month_start timestamptz;
+  horizon timestamptz;
+  rows_moved bigint;
+  total bigint := 0;
+BEGIN
+  SELECT n.nspname INTO STRICT partman_schema
+    FROM pg_catalog.pg_extension e JOIN pg_catalog.pg_namespace n ON n.oid = e.extnamespace
+   WHERE e.extname = 'pg_partman';
+  EXECUTE pg_catalog.format('SELECT premake FROM %I.part_config WHERE parent_table = $1', partman_schema)
+    INTO premake USING 'cdp.events';
+  -- From the upper bound of the newest partition up to the premake horizon.
+  SELECT pg_catalog.max(pg_catalog.substring(pg_catalog.pg_get_expr(c.relpartbound, c.oid),
+                                             'TO \(''([^'']+)''\)')::timestamptz)
+    INTO month_start
+    FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
+   WHERE i.inhparent = 'cdp.events'::regclass AND NOT c.relname = 'events_default';
+  horizon := pg_catalog.date_trunc('month', pg_catalog.now()) + pg_catalog.make_interval(months => coalesce(premake, 4) + 1);
+  IF month_start IS NULL THEN
+    RETURN 0;
+  END IF;
+
+  CREATE TEMP TABLE IF NOT EXISTS cdp_events_moving (LIKE cdp.events) ON COMMIT DROP;
+  WHILE month_start < horizon LOOP
+    WITH moved AS (
+      DELETE FROM cdp.events_default d
+       WHERE d.event_time >= month_start AND d.event_time < month_start + interval '1 month'
+      RETURNING d.*)
+    INSERT INTO pg_temp.cdp_events_moving SELECT * FROM moved;
+    GET DIAGNOSTICS rows_moved = ROW_COUNT;
+    IF rows_moved > 0 THEN
+      EXECUTE pg_catalog.format('SELECT %I.create_partition_time($1, ARRAY[$2]::timestamptz[], false)', partman_schema)
+        USING 'cdp.events', month_start;
+      INSERT INTO cdp.events SELECT * FROM pg_temp.cdp_events_moving;
+      TRUNCATE pg_temp.cdp_events_moving;
+      total := total + rows_moved;
+    END IF;
+    month_start := month_start + interval '1 month';
+  END LOOP;
+  RETURN total;
+END
+$$;
+COMMENT ON FUNCTION cdp._events_release_default() IS
+  'cdp internal: before pg_partman premakes partitions, moves rows of those months out of the default partition (which would otherwise block their creation). Returns rows moved.';

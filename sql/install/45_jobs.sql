@@ -186,62 +186,6 @@ $$;
 COMMENT ON FUNCTION cdp._sync_partman_retention() IS
   'cdp internal: sets pg_partman''s retention for cdp.events to the longest events horizon (dropping, not detaching) and makes its maintenance ignore outliers in the default partition.';
 
--- Rows in the default partition whose month pg_partman is about to premake
--- (events sent a few months ahead) would make CREATE TABLE ... PARTITION OF
--- fail ("updated partition constraint for default partition would be
--- violated") and stop all maintenance. Before maintenance, for each such
--- month (from last month to the premake horizon) that has no partition yet,
--- move its rows out of the default, create the partition, and put them back.
-CREATE FUNCTION cdp._premake_from_default() RETURNS integer
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  partman text := cdp._partman_schema();
-  premake integer;
-  part_interval interval;
-  default_part regclass;
-  horizon timestamptz;
-  next_ts timestamptz;
-  p record;
-  made integer := 0;
-BEGIN
-  EXECUTE pg_catalog.format('SELECT premake, partition_interval::interval FROM %I.part_config WHERE parent_table = $1',
-                            partman)
-  INTO premake, part_interval USING 'cdp.events';
-  SELECT i.inhrelid::regclass INTO default_part
-    FROM pg_catalog.pg_inherits i JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
-   WHERE i.inhparent = 'cdp.events'::regclass AND pg_catalog.pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT';
-  IF default_part IS NULL OR premake IS NULL THEN
-    RETURN 0;
-  END IF;
-  horizon := pg_catalog.now() + part_interval * (premake + 1);
-  EXECUTE pg_catalog.format('SELECT min(event_time) FROM %s WHERE event_time >= $1 AND event_time < $2', default_part)
-  INTO next_ts USING pg_catalog.now() - part_interval, horizon;
-  WHILE next_ts IS NOT NULL LOOP
-    EXECUTE pg_catalog.format('SELECT * FROM %I.show_partition_name($1, $2)', partman)
-    INTO p USING 'cdp.events', next_ts::text;
-    IF NOT p.table_exists THEN
-      CREATE TEMP TABLE cdp_moving_events (LIKE cdp.events) ON COMMIT DROP;
-      EXECUTE pg_catalog.format(
-        'WITH moved AS (DELETE FROM %s WHERE event_time >= $1 AND event_time < $2 RETURNING *) '
-        'INSERT INTO pg_temp.cdp_moving_events SELECT * FROM moved', default_part)
-      USING p.suffix_timestamp, p.suffix_timestamp + part_interval;
-      EXECUTE pg_catalog.format('SELECT %I.create_partition_time($1, ARRAY[$2]::timestamptz[], false)', partman)
-      USING 'cdp.events', p.suffix_timestamp;
-      INSERT INTO cdp.events SELECT * FROM pg_temp.cdp_moving_events;
-      DROP TABLE pg_temp.cdp_moving_events;
-      made := made + 1;
-    END IF;
-    EXECUTE pg_catalog.format('SELECT min(event_time) FROM %s WHERE event_time >= $1 AND event_time < $2', default_part)
-    INTO next_ts USING p.suffix_timestamp + part_interval, horizon;
-  END LOOP;
-  RETURN made;
-END
-$$;
-COMMENT ON FUNCTION cdp._premake_from_default() IS
-  'cdp internal: creates the partitions that maintenance is about to premake but that already have rows in the default partition, moving those rows in; returns partitions made.';
-
 CREATE FUNCTION cdp.set_retention(tenant text, kind text, keep interval)
 RETURNS interval
 LANGUAGE plpgsql SECURITY DEFINER
@@ -292,35 +236,44 @@ $$;
 COMMENT ON FUNCTION cdp.set_retention(text, text, interval) IS
   'Sets how long a tenant''s data of a kind is kept (events, inactive_profiles, rejected, audit; job_runs only with tenant NULL). Tenant NULL sets the default for all tenants; keep NULL removes the setting. Returns the horizon now in force. Errors: unknown tenant 42704, NULL kind 22004, bad kind or interval 22023.';
 
--- Deletes, in batches of p_batch rows, the rows of p_table selected by
--- p_where (with $1 = tenant id and $2 = cutoff) keyed by p_key; at most
--- p_max_batches batches, so one run stays bounded. Returns rows deleted.
-CREATE FUNCTION cdp._delete_batched(p_table regclass, p_key text[], p_where text, p_tenant_id integer,
+-- Deletes the rows of p_table selected by p_where ($1 = tenant id, $2 =
+-- cutoff) in batches of about p_batch rows, walking p_time_col upwards
+-- (keyset: each batch is the time range after the previous one, found
+-- through the time index, so no batch rescans what earlier ones deleted and
+-- partitions outside the range are pruned); at most p_max_batches batches,
+-- so one run stays bounded. Rows sharing the batch's last timestamp go in
+-- the same batch. Returns rows deleted.
+CREATE FUNCTION cdp._delete_batched(p_table regclass, p_time_col text, p_where text, p_tenant_id integer,
                                     p_cutoff timestamptz, p_batch integer, p_max_batches integer)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  keys text := (SELECT pg_catalog.string_agg(pg_catalog.quote_ident(k), ', ') FROM pg_catalog.unnest(p_key) k);
-  stmt text;
+  lo timestamptz;
+  hi timestamptz;
   n bigint;
   total bigint := 0;
 BEGIN
-  stmt := pg_catalog.format(
-    'DELETE FROM %s WHERE (%s) IN (SELECT %s FROM %s WHERE %s LIMIT %s)',
-    p_table, keys, keys, p_table, p_where, p_batch);
   FOR i IN 1 .. p_max_batches LOOP
-    EXECUTE stmt USING p_tenant_id, p_cutoff;
+    EXECUTE pg_catalog.format('SELECT %I FROM %s WHERE %s AND ($3::timestamptz IS NULL OR %I > $3) '
+                              'ORDER BY %I OFFSET %s LIMIT 1',
+                              p_time_col, p_table, p_where, p_time_col, p_time_col, p_batch - 1)
+    INTO hi USING p_tenant_id, p_cutoff, lo;
+    EXECUTE pg_catalog.format('DELETE FROM %s WHERE %s AND ($3::timestamptz IS NULL OR %I > $3) '
+                              'AND ($4::timestamptz IS NULL OR %I <= $4)',
+                              p_table, p_where, p_time_col, p_time_col)
+    USING p_tenant_id, p_cutoff, lo, hi;
     GET DIAGNOSTICS n = ROW_COUNT;
     total := total + n;
-    EXIT WHEN n < p_batch;
+    EXIT WHEN hi IS NULL;
+    lo := hi;
   END LOOP;
   RETURN total;
 END
 $$;
-COMMENT ON FUNCTION cdp._delete_batched(regclass, text[], text, integer, timestamptz, integer, integer) IS
-  'cdp internal: bounded, batched DELETE used by retention and cleanup jobs (rows matching a tenant and a cutoff, by key).';
+COMMENT ON FUNCTION cdp._delete_batched(regclass, text, text, integer, timestamptz, integer, integer) IS
+  'cdp internal: bounded, batched DELETE used by retention and cleanup jobs (rows of a tenant older than a cutoff, in time order, keyset batches).';
 
 CREATE FUNCTION cdp._config_int(p_config jsonb, p_key text, p_default integer) RETURNS integer
 LANGUAGE plpgsql IMMUTABLE
@@ -356,7 +309,9 @@ DECLARE
 BEGIN
   SELECT pg_catalog.count(*) INTO before FROM pg_catalog.pg_inherits WHERE inhparent = 'cdp.events'::regclass;
   PERFORM cdp._sync_partman_retention();
-  PERFORM cdp._premake_from_default();
+  -- Months about to be created that have rows in the default partition
+  -- (events sent months ahead) get their partition first.
+  PERFORM cdp._events_release_default();
   EXECUTE pg_catalog.format('SELECT %I.run_maintenance(p_parent_table => $1, p_analyze => false, p_jobmon => false)',
                             cdp._partman_schema())
   USING 'cdp.events';
@@ -395,11 +350,11 @@ BEGIN
   FOR t IN SELECT tn.tenant_id, cdp._retention_keep(tn.tenant_id, 'events') AS keep
              FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
     IF t.keep < longest THEN
-      total := total + cdp._delete_batched('cdp.events', ARRAY['tenant_id', 'event_time', 'event_id'],
+      total := total + cdp._delete_batched('cdp.events', 'event_time',
                  'tenant_id = $1 AND event_time < $2', t.tenant_id, pg_catalog.now() - t.keep,
                  p_batch, p_max_batches);
     ELSIF default_part IS NOT NULL THEN
-      total := total + cdp._delete_batched(default_part, ARRAY['tenant_id', 'event_time', 'event_id'],
+      total := total + cdp._delete_batched(default_part, 'event_time',
                  'tenant_id = $1 AND event_time < $2', t.tenant_id, pg_catalog.now() - t.keep,
                  p_batch, p_max_batches);
     END IF;
@@ -473,7 +428,7 @@ BEGIN
   total := total + cdp._retention_profiles(batch, max_batches);
 
   FOR t IN SELECT tn.tenant_id FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
-    total := total + cdp._delete_batched('cdp.quarantine', ARRAY['tenant_id', 'quarantine_id'],
+    total := total + cdp._delete_batched('cdp.quarantine', 'received_at',
                'tenant_id = $1 AND received_at < $2', t.tenant_id,
                pg_catalog.now() - cdp._retention_keep(t.tenant_id, 'rejected'), batch, max_batches);
   END LOOP;
@@ -482,13 +437,13 @@ BEGIN
   -- and only for this transaction (or subtransaction, for a run by hand).
   PERFORM pg_catalog.set_config('cdp.audit_purge', 'on', true);
   FOR t IN SELECT 0 AS tenant_id UNION ALL SELECT tn.tenant_id FROM cdp.tenants tn ORDER BY 1 LOOP
-    total := total + cdp._delete_batched('cdp.audit_log', ARRAY['tenant_id', 'audit_id'],
+    total := total + cdp._delete_batched('cdp.audit_log', 'at',
                'tenant_id = $1 AND at < $2', t.tenant_id,
                pg_catalog.now() - cdp._retention_keep(t.tenant_id, 'audit'), batch, max_batches);
   END LOOP;
   PERFORM pg_catalog.set_config('cdp.audit_purge', 'off', true);
 
-  total := total + cdp._delete_batched('cdp.job_runs', ARRAY['run_id'],
+  total := total + cdp._delete_batched('cdp.job_runs', 'started_at',
              '$1 = 0 AND status <> ''running'' AND started_at < $2', 0,
              pg_catalog.now() - cdp._retention_keep(0, 'job_runs'), batch, max_batches);
   RETURN total;
@@ -509,7 +464,7 @@ DECLARE
 BEGIN
   FOR t IN SELECT tn.tenant_id, coalesce((tn.settings ->> 'dedupe_window')::interval, interval '7 days') AS win
              FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
-    total := total + cdp._delete_batched('cdp.message_ids', ARRAY['tenant_id', 'message_id'],
+    total := total + cdp._delete_batched('cdp.message_ids', 'received_at',
                'tenant_id = $1 AND received_at < $2', t.tenant_id, pg_catalog.now() - t.win,
                batch, max_batches);
   END LOOP;

@@ -16,7 +16,7 @@ wait_schedulers() {  # wait_schedulers DB COUNT SECONDS
   local i; for ((i = 0; i < $3 * 10; i++)); do [ "$(schedulers "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1
 }
 
-echo "1..14"
+echo "1..15"
 start_cluster "$DIR" "$PORT" || { echo "Bail out! cluster did not start"; cat "$DIR/server.log"; exit 1; }
 
 q postgres "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cdp launcher'" | grep -q 1
@@ -61,6 +61,14 @@ ok $rc "DROP DATABASE while its scheduler runs"
 echo "# DROP DATABASE took ${ms} ms"
 [ "$(q postgres "SELECT count(*) FROM pg_database WHERE datname = 'app_renamed'")" = 0 ]
 ok $? "... and the database is gone"
+
+# DROP DATABASE right after CREATE EXTENSION races with the scheduler's start.
+rc=0
+for i in 1 2 3 4 5; do
+  q postgres "CREATE DATABASE race_$i" >/dev/null && q "race_$i" "CREATE EXTENSION cdp CASCADE" >/dev/null 2>&1 &&
+    q postgres "DROP DATABASE race_$i" >/dev/null || rc=1
+done
+ok $rc "DROP DATABASE at once after CREATE EXTENSION (a scheduler starting), five times"
 
 q postgres "ALTER SYSTEM SET cdp.workers_enabled = off" >/dev/null && q postgres "SELECT pg_reload_conf()" >/dev/null
 wait_schedulers app 0 15

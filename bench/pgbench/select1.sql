@@ -1,0 +1,2 @@
+-- baseline: the round trip alone
+SELECT 1;
