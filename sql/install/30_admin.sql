@@ -104,7 +104,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   allowed constant text[] := ARRAY['default_country', 'identifier_limits', 'identifier_priority',
-                                   'blocked_values', 'dedupe_window', 'custom_identifiers'];
+                                   'blocked_values', 'dedupe_window', 'custom_identifiers',
+                                   'consent_categories'];
   k text;
   v jsonb;
 BEGIN
@@ -144,6 +145,15 @@ BEGIN
                           WHERE pg_catalog.jsonb_typeof(c.value) <> 'string'
                              OR c.key !~ '^[a-z][a-z0-9_]{0,62}$')) THEN
       RAISE EXCEPTION 'setting custom_identifiers must map lower-case type names to JSON paths (strings), not %', v
+        USING ERRCODE = 'invalid_parameter_value';
+    ELSIF k = 'consent_categories' AND NOT (
+          pg_catalog.jsonb_typeof(v) = 'object'
+          AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(v) c
+                          WHERE c.key = ''
+                             OR NOT (pg_catalog.jsonb_typeof(c.value) = 'null'
+                                     OR (pg_catalog.jsonb_typeof(c.value) = 'string'
+                                         AND (c.value #>> '{}') ~ '^[a-z][a-z0-9_]{0,62}$')))) THEN
+      RAISE EXCEPTION 'setting consent_categories must map consent category ids to purpose names (lower case, like "analytics") or null, not %', v
         USING ERRCODE = 'invalid_parameter_value';
     ELSIF k = 'dedupe_window' THEN
       BEGIN

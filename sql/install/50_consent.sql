@@ -117,34 +117,80 @@ CREATE TRIGGER consent_ledger_apply
   AFTER INSERT ON cdp.consent_ledger
   FOR EACH ROW EXECUTE FUNCTION cdp._consent_ledger_apply();
 
--- Consent carried by a message (Segment's context.consent.categoryPreferences):
--- one ledger row per category the tenant knows as a purpose, granted for true
--- and denied for false. A category missing from the map is not a decision;
--- an unknown category or a non-boolean value is ignored. The decision is
--- recorded at the event time, but never later than now: a device clock in
--- 2099 must not make a grant outrank every withdrawal until then.
+-- Consent carried by a message (Segment's context.consent.categoryPreferences).
+-- Its keys are the consent manager's category ids ("Analytics",
+-- "Advertising", "DataSharing", OneTrust's "C0002", ...), not cdp purposes.
+-- Each key is resolved to a purpose:
+--   * the tenant setting consent_categories maps it explicitly (a JSON null
+--     there means "known, carries no purpose": ignored without a trace);
+--   * otherwise it is matched case-insensitively to a purpose name.
+-- One ledger row per purpose so resolved, granted for true and denied for
+-- false; when several categories resolve to one purpose, the purpose is
+-- granted only if all of them are true (a refusal wins). A category missing
+-- from the map is not a decision. A category that resolves to no purpose of
+-- the tenant, or whose value is not a boolean, is never dropped silently:
+-- the message's unresolved decisions go to the audit log (action
+-- consent_unmapped), where compliance roles read them (docs/consent.md). The
+-- decision is recorded at the event time, but never later than now: a device
+-- clock in 2099 must not make a grant outrank every withdrawal until then.
 CREATE FUNCTION cdp._record_message_consent(p_tenant_id integer, p_profile_id bigint, p_source_id integer,
                                             p_prefs jsonb, p_recorded_at timestamptz, p_message_id text)
 RETURNS integer
-LANGUAGE sql SECURITY DEFINER
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH ins AS (
+DECLARE
+  map jsonb;
+  canon bigint;
+  n integer;
+  unmapped jsonb;
+BEGIN
+  IF p_prefs IS NULL OR pg_catalog.jsonb_typeof(p_prefs) OPERATOR(pg_catalog.<>) 'object' THEN
+    RETURN 0;
+  END IF;
+  SELECT t.settings -> 'consent_categories' INTO map FROM cdp.tenants t
+   WHERE t.tenant_id OPERATOR(pg_catalog.=) p_tenant_id;
+  map := coalesce(map, '{}');
+  canon := cdp._canonical_profile(p_tenant_id, p_profile_id);
+
+  WITH cat AS (
+    SELECT e.key, e.value,
+           CASE WHEN map ? e.key THEN map ->> e.key ELSE pg_catalog.lower(e.key) END AS purpose
+      FROM pg_catalog.jsonb_each(p_prefs) e),
+  resolved AS (
+    SELECT c.key, c.value, p.purpose
+      FROM cat c
+      LEFT JOIN cdp.purposes p ON p.tenant_id OPERATOR(pg_catalog.=) p_tenant_id
+                               AND p.purpose OPERATOR(pg_catalog.=) c.purpose),
+  ins AS (
     INSERT INTO cdp.consent_ledger (tenant_id, profile_id, purpose, decision, source_id, legal_basis,
                                     recorded_at, message_id)
-    SELECT p_tenant_id, cdp._canonical_profile(p_tenant_id, p_profile_id), p.purpose,
-           CASE WHEN e.value = 'true'::jsonb THEN 'granted' ELSE 'denied' END,
+    SELECT p_tenant_id, canon, r.purpose,
+           CASE WHEN pg_catalog.bool_and(r.value OPERATOR(pg_catalog.=) 'true'::jsonb) THEN 'granted' ELSE 'denied' END,
            p_source_id, 'consent', LEAST(coalesce(p_recorded_at, pg_catalog.now()), pg_catalog.now()),
            p_message_id
-      FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(p_prefs) = 'object' THEN p_prefs END) e
-      JOIN cdp.purposes p ON p.tenant_id OPERATOR(pg_catalog.=) p_tenant_id AND p.purpose OPERATOR(pg_catalog.=) e.key
-     WHERE pg_catalog.jsonb_typeof(e.value) = 'boolean'
-     ORDER BY p.purpose
+      FROM resolved r
+     WHERE r.purpose IS NOT NULL AND pg_catalog.jsonb_typeof(r.value) OPERATOR(pg_catalog.=) 'boolean'
+     GROUP BY r.purpose
+     ORDER BY r.purpose
     RETURNING 1)
-  SELECT pg_catalog.count(*)::integer FROM ins;
+  SELECT (SELECT pg_catalog.count(*)::integer FROM ins),
+         (SELECT pg_catalog.jsonb_object_agg(r.key, r.value) FROM resolved r
+           WHERE (r.purpose IS NULL AND NOT (map ? r.key AND pg_catalog.jsonb_typeof(map -> r.key) OPERATOR(pg_catalog.=) 'null'))
+              OR (r.purpose IS NOT NULL AND pg_catalog.jsonb_typeof(r.value) OPERATOR(pg_catalog.<>) 'boolean'))
+    INTO n, unmapped;
+
+  IF unmapped IS NOT NULL THEN
+    PERFORM cdp._audit(p_tenant_id, 'consent_unmapped',
+      pg_catalog.jsonb_build_object('profile_id', canon, 'message_id', p_message_id, 'source_id', p_source_id,
+                                    'categories', unmapped,
+                                    'hint', 'map these category ids to purposes in the tenant setting consent_categories'));
+  END IF;
+  RETURN n;
+END
 $$;
 COMMENT ON FUNCTION cdp._record_message_consent(integer, bigint, integer, jsonb, timestamptz, text) IS
-  'cdp internal: records the consent decisions a message carries (categoryPreferences) in the ledger; returns how many.';
+  'cdp internal: records the consent decisions a message carries (categoryPreferences, category ids resolved through the tenant setting consent_categories, else case-insensitively) in the ledger; categories resolving to no purpose and non-boolean values go to the audit log as consent_unmapped. Returns the ledger rows written.';
 
 -- Called by identity resolution after it merged loser into winner, in the
 -- same transaction. The merge rule (docs/consent.md), per purpose:
