@@ -189,6 +189,8 @@ DECLARE
   counts jsonb;
   n bigint;
   receipt jsonb;
+  lock_wait text;
+  prev_timeout text;
 BEGIN
   -- Serialize with ingestion (docs/privacy.md, "Erasure racing ingestion"):
   -- every ingest call reads cdp.suppressions before it resolves identity and
@@ -207,7 +209,23 @@ BEGIN
                                        pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
             HINT = 'Call it in its own transaction, or in one begun with BEGIN ISOLATION LEVEL READ COMMITTED.';
   END IF;
-  LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
+  -- The lock is one for every tenant, and while erase waits for it every
+  -- new ingest call (of any tenant) queues behind the waiting request. So
+  -- the wait is bounded (cdp_erase.lock_timeout, default 5s): an erasure
+  -- that cannot get the lock fails with 55P03 and is retried later, instead
+  -- of stalling all ingestion behind a long ingesting transaction.
+  lock_wait := coalesce(NULLIF(pg_catalog.current_setting('cdp_erase.lock_timeout', true), ''), '5s');
+  prev_timeout := pg_catalog.current_setting('lock_timeout');
+  PERFORM pg_catalog.set_config('lock_timeout', lock_wait, true);
+  BEGIN
+    LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
+  EXCEPTION WHEN lock_not_available THEN
+    RAISE EXCEPTION 'cdp.erase could not lock cdp.suppressions within %', lock_wait
+      USING ERRCODE = 'lock_not_available',
+            DETAIL = 'Ingesting transactions in flight (of any tenant) hold it. Erasure waits at most cdp_erase.lock_timeout so that ingestion does not queue behind it; nothing was erased.',
+            HINT = 'Retry the erasure; if it keeps failing, look for long-running transactions that called cdp.ingest, or raise cdp_erase.lock_timeout for this session.';
+  END;
+  PERFORM pg_catalog.set_config('lock_timeout', prev_timeout, true);
   SELECT * INTO person FROM cdp._lock_person(tid, id_type, value);
   IF person.profile_id IS NOT NULL THEN
     counts := cdp._purge_profiles(tid, ARRAY[person.profile_id], true);

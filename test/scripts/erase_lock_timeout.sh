@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# test/scripts/erase_lock_timeout.sh — issue 4, review finding: cdp.erase
+# takes ACCESS EXCLUSIVE on the shared cdp.suppressions table, which every
+# ingest call holds (ACCESS SHARE) to the end of its transaction. The wait is
+# bounded: while another tenant's ingesting transaction stays open, an erasure
+# fails with 55P03 and a hint after cdp_erase.lock_timeout (default 5s)
+# instead of waiting (and queueing every later ingest behind it); nothing is
+# erased; once the transaction ends the same erasure succeeds. TAP output.
+set -uo pipefail
+HERE=$(cd "$(dirname "$0")/.." && pwd)
+. "$HERE/lib.sh"
+PORT=$(( ${CDP_TEST_PORT:-55432} + 5 ))
+DIR=$PWD/tmp_erase_lock_timeout
+
+n=0; failures=0
+is() {   # is GOT EXPECTED NAME
+  n=$((n + 1))
+  if [ "$1" = "$2" ]; then echo "ok $n - $3"
+  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failures=$((failures + 1)); fi
+}
+q() { cpsql "$DIR" "$PORT" cdp_lt -v ON_ERROR_STOP=1 -Atc "$1"; }
+# the SQLSTATE (or "ok") of an erasure, with the given session settings
+erase_state() {   # erase_state "SET ...;" -> SQLSTATE or ok
+  cpsql "$DIR" "$PORT" cdp_lt -At -c "$1" -c "DO \$\$ BEGIN PERFORM cdp.erase('lt-a', 'user_id', 'alice');
+      RAISE NOTICE 'state=ok'; EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state=%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*state=\([0-9A-Za-z]*\).*/\1/p'
+}
+
+start_cluster "$DIR" "$PORT" || { echo "1..0 # SKIP could not start a cluster"; cat "$DIR/server.log"; exit 1; }
+holder=
+trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; stop_cluster "$DIR"' EXIT
+cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_lt'
+cpsql "$DIR" "$PORT" cdp_lt -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
+echo "1..6"
+
+q "SELECT cdp.create_tenant('lt-a'), cdp.create_tenant('lt-b')" >/dev/null
+KA=$(q "SELECT cdp.create_source('lt-a', 's')")
+KB=$(q "SELECT cdp.create_source('lt-b', 's')")
+q "SELECT status FROM cdp.ingest('$KA', '{\"type\":\"identify\",\"userId\":\"alice\",\"messageId\":\"a1\"}')" >/dev/null
+
+# tenant B's ingesting transaction stays open (it holds ACCESS SHARE on cdp.suppressions)
+cpsql "$DIR" "$PORT" cdp_lt -c "SET application_name = 'lt_holder'" -c "BEGIN" \
+  -c "SELECT status FROM cdp.ingest('$KB', '{\"type\":\"track\",\"event\":\"e\",\"userId\":\"bob\",\"messageId\":\"b1\"}')" \
+  -c "SELECT pg_sleep(120)" -c "COMMIT" >/dev/null 2>&1 &
+holder=$!
+for _ in $(seq 1 100); do
+  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lt_holder' AND query LIKE '%pg_sleep%'")" = 1 ] && break
+  sleep 0.1
+done
+
+is "$(erase_state "SET cdp_erase.lock_timeout = '300ms'")" "55P03" \
+   "an erasure in tenant A fails with 55P03 while tenant B's ingestion holds the lock (cdp_erase.lock_timeout)"
+is "$(erase_state "SELECT 1")" "55P03" "the default wait is bounded too (5s), not indefinite"
+msg=$(cpsql "$DIR" "$PORT" cdp_lt -c "SET cdp_erase.lock_timeout = '100ms'" -c "SET VERBOSITY verbose" \
+        -c "SELECT cdp.erase('lt-a', 'user_id', 'alice')" 2>&1 | grep -c 'HINT:  Retry the erasure')
+is "$msg" "1" "the error says to retry the erasure"
+is "$(q "SELECT cdp.lookup('lt-a', 'user_id', 'alice') IS NOT NULL")" "t" "nothing was erased"
+
+q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lt_holder'" >/dev/null
+wait "$holder" 2>/dev/null; holder=
+is "$(erase_state "SET cdp_erase.lock_timeout = '300ms'")" "ok" "with no ingestion in flight the erasure succeeds"
+is "$(q "SELECT cdp.lookup('lt-a', 'user_id', 'alice') IS NULL")" "t" "and the person is gone"
+
+[ $failures -eq 0 ]
