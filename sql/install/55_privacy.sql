@@ -22,6 +22,9 @@ DECLARE
   hashes bytea[];
   n bigint;
   counts jsonb := '{}';
+  sc record;
+  scrubbed_traits bigint;
+  scrubbed_events bigint;
 BEGIN
   IF tid IS NULL OR suppress IS NULL THEN
     RAISE EXCEPTION 'tenant_id and suppress must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -29,7 +32,7 @@ BEGIN
   IF profile_ids IS NULL OR pg_catalog.cardinality(profile_ids) = 0 THEN
     RETURN pg_catalog.jsonb_build_object('profiles', 0, 'events', 0, 'message_ids', 0, 'identifiers', 0,
              'merges', 0, 'refused_links', 0, 'consent_ledger', 0, 'consent_current', 0, 'quarantine', 0,
-             'group_members', 0, 'suppressions', 0);
+             'group_members', 0, 'suppressions', 0, 'scrubbed_other_profiles', 0, 'scrubbed_other_events', 0);
   END IF;
 
   -- Suppressing: no ingestion in flight meanwhile (see cdp.erase). Taken
@@ -97,6 +100,73 @@ BEGIN
   GET DIAGNOSTICS n = ROW_COUNT;
   counts := counts || pg_catalog.jsonb_build_object('merges', n);
 
+  -- Copies held by other people (erasure only). When identity resolution
+  -- refused to link one of the person's identifiers to another profile
+  -- (family email, shared device), the message was stored on that profile
+  -- with the raw value, and an identify's traits were merged into it. The
+  -- refusals say where: before they are deleted, remove the value from the
+  -- other person's profiles (traits and trait_times, canonical and merged
+  -- ones) and events (traits, context.traits, user_id/anonymous_id columns)
+  -- wherever it hashes to the person's identifier. Only equal values go:
+  -- the other person's own data stays.
+  scrubbed_traits := 0;
+  scrubbed_events := 0;
+  IF suppress THEN
+    FOR sc IN
+      SELECT r.id_type, r.id_hash, pg_catalog.array_agg(DISTINCT x.pid) AS pids
+        FROM cdp.refused_links r
+        CROSS JOIN LATERAL pg_catalog.unnest(
+          cdp._person_profiles(tid, cdp._canonical_profile(tid, r.profile_id))) x(pid)
+       WHERE r.tenant_id OPERATOR(pg_catalog.=) tid AND r.id_hash OPERATOR(pg_catalog.=) ANY (hashes)
+         AND x.pid OPERATOR(pg_catalog.<>) ALL (ids)
+       GROUP BY r.id_type, r.id_hash
+    LOOP
+      UPDATE cdp.profiles p
+         SET traits = p.traits OPERATOR(pg_catalog.-) sc.id_type,
+             trait_times = p.trait_times OPERATOR(pg_catalog.-) sc.id_type
+       WHERE p.tenant_id OPERATOR(pg_catalog.=) tid AND p.profile_id OPERATOR(pg_catalog.=) ANY (sc.pids)
+         AND pg_catalog.jsonb_typeof(p.traits) OPERATOR(pg_catalog.=) 'object'
+         AND cdp._identifier_hash(tid, sc.id_type, p.traits OPERATOR(pg_catalog.->>) sc.id_type)
+             OPERATOR(pg_catalog.=) sc.id_hash;
+      GET DIAGNOSTICS n = ROW_COUNT;
+      scrubbed_traits := scrubbed_traits + n;
+      WITH hit AS (
+        SELECT e.tenant_id, e.event_time, e.event_id,
+               coalesce(cdp._identifier_hash(tid, sc.id_type,
+                          CASE WHEN pg_catalog.jsonb_typeof(e.traits) OPERATOR(pg_catalog.=) 'object'
+                               THEN e.traits OPERATOR(pg_catalog.->>) sc.id_type END)
+                        OPERATOR(pg_catalog.=) sc.id_hash, false) AS in_traits,
+               coalesce(cdp._identifier_hash(tid, sc.id_type,
+                          CASE WHEN pg_catalog.jsonb_typeof(e.context OPERATOR(pg_catalog.->) 'traits') OPERATOR(pg_catalog.=) 'object'
+                               THEN e.context OPERATOR(pg_catalog.->) 'traits' OPERATOR(pg_catalog.->>) sc.id_type END)
+                        OPERATOR(pg_catalog.=) sc.id_hash, false) AS in_context,
+               coalesce(sc.id_type OPERATOR(pg_catalog.=) 'user_id'
+                        AND cdp._identifier_hash(tid, sc.id_type, e.user_id) OPERATOR(pg_catalog.=) sc.id_hash, false) AS in_user_id,
+               coalesce(sc.id_type OPERATOR(pg_catalog.=) 'anonymous_id'
+                        AND cdp._identifier_hash(tid, sc.id_type, e.anonymous_id) OPERATOR(pg_catalog.=) sc.id_hash, false) AS in_anonymous_id
+          FROM cdp.events e
+         WHERE e.tenant_id OPERATOR(pg_catalog.=) tid AND e.profile_id OPERATOR(pg_catalog.=) ANY (sc.pids)),
+      upd AS (
+        UPDATE cdp.events e
+           SET traits = CASE WHEN h.in_traits THEN e.traits OPERATOR(pg_catalog.-) sc.id_type ELSE e.traits END,
+               context = CASE WHEN h.in_context
+                              THEN pg_catalog.jsonb_set(e.context, '{traits}',
+                                     (e.context OPERATOR(pg_catalog.->) 'traits') OPERATOR(pg_catalog.-) sc.id_type)
+                              ELSE e.context END,
+               user_id = CASE WHEN h.in_user_id THEN NULL ELSE e.user_id END,
+               anonymous_id = CASE WHEN h.in_anonymous_id THEN NULL ELSE e.anonymous_id END
+          FROM hit h
+         WHERE e.tenant_id OPERATOR(pg_catalog.=) h.tenant_id AND e.event_time OPERATOR(pg_catalog.=) h.event_time
+           AND e.event_id OPERATOR(pg_catalog.=) h.event_id
+           AND (h.in_traits OR h.in_context OR h.in_user_id OR h.in_anonymous_id)
+        RETURNING 1)
+      SELECT pg_catalog.count(*) INTO n FROM upd;
+      scrubbed_events := scrubbed_events + n;
+    END LOOP;
+  END IF;
+  counts := counts || pg_catalog.jsonb_build_object('scrubbed_other_profiles', scrubbed_traits,
+                                                    'scrubbed_other_events', scrubbed_events);
+
   DELETE FROM cdp.refused_links r
    WHERE r.tenant_id OPERATOR(pg_catalog.=) tid
      AND (r.profile_id OPERATOR(pg_catalog.=) ANY (ids) OR r.other_profile_id OPERATOR(pg_catalog.=) ANY (ids)
@@ -140,7 +210,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp._purge_profiles(integer, bigint[], boolean) IS
-  'cdp internal (erasure, inactive-profile retention): deletes the profiles, every profile merged into them and everything they own (events in every partition, message ids, identifiers, merges, refused links, consent, quarantined payloads, group memberships); with suppress, first adds their identifier hashes to cdp.suppressions. Returns the count per table.';
+  'cdp internal (erasure, inactive-profile retention): deletes the profiles, every profile merged into them and everything they own (events in every partition, message ids, identifiers, merges, refused links, consent, quarantined payloads, group memberships); with suppress (erasure), first adds their identifier hashes to cdp.suppressions and removes copies of their identifier values from the other profiles that were refused them (traits, event traits and context.traits, user_id/anonymous_id). Returns the count per table.';
 
 -- The canonical profile of the person, locked. A concurrent merge may turn
 -- the profile found into a merged one between the lookup and the lock: then
@@ -244,14 +314,19 @@ BEGIN
   receipt := pg_catalog.jsonb_build_object(
     'action', 'erase', 'tenant', tenant, 'id_type', id_type,
     'person_found', person.profile_id IS NOT NULL, 'profile_id', person.profile_id,
-    'deleted', counts - 'suppressions', 'suppressed_identifiers', counts->'suppressions',
+    'deleted', counts - ARRAY['suppressions', 'scrubbed_other_profiles', 'scrubbed_other_events'],
+    'suppressed_identifiers', counts->'suppressions',
+    -- copies of the person's identifier values held by other people
+    -- (refused links): removed from their profiles' traits and events
+    'scrubbed_elsewhere', pg_catalog.jsonb_build_object('profiles', counts->'scrubbed_other_profiles',
+                                                        'events', counts->'scrubbed_other_events'),
     'erased_at', pg_catalog.clock_timestamp());
   PERFORM cdp._audit(tid, 'erase', receipt);
   RETURN receipt;
 END
 $$;
 COMMENT ON FUNCTION cdp.erase(text, text, text) IS
-  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, time), also written to the audit log. For compliance roles granted the tenant.';
+  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers, and copies of their identifier values on other profiles that were refused them) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, time), also written to the audit log. For compliance roles granted the tenant.';
 
 -- Everything held on a set of profiles, as one document.
 CREATE FUNCTION cdp._export_profiles(p_tenant_id integer, p_ids bigint[]) RETURNS jsonb
