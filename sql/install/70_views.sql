@@ -5,12 +5,67 @@
 -- install, with the install's search_path: a caller's search_path cannot
 -- change what their names and operators mean.
 
+-- PII masking for callers without see_pii: every key of cdp._pii_keys() at
+-- any depth of a document (objects inside objects and arrays: traits.address,
+-- properties.user.email, context.device.ip, ...), and the "id" of each entry
+-- of an externalIds array (Segment's context.externalIds: [{"id": <an email
+-- or a CRM id>, "type": ...}]). One call per row and column: the walk is a
+-- single recursive query, which does not descend into values it removes; a
+-- document with no nested container costs one "-" operator.
+CREATE FUNCTION cdp._mask_pii(doc jsonb) RETURNS jsonb
+LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  keys constant text[] := cdp._pii_keys();
+  p text[];
+BEGIN
+  IF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.=) 'object' THEN
+    -- flat object (most properties and traits): no walk needed
+    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(doc) e
+                    WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array'])) THEN
+      RETURN doc OPERATOR(pg_catalog.-) keys;
+    END IF;
+  ELSIF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.<>) 'array' THEN
+    RETURN doc;   -- a scalar holds no key
+  END IF;
+  FOR p IN
+    WITH RECURSIVE walk(path, value, masked) AS (
+      SELECT ARRAY[]::text[], doc, false
+      UNION ALL
+      SELECT w.path OPERATOR(pg_catalog.||) c.k, c.v,
+             (c.is_key AND c.k OPERATOR(pg_catalog.=) ANY (keys))
+             OR (c.is_key AND c.k OPERATOR(pg_catalog.=) 'id'
+                 AND pg_catalog.cardinality(w.path) OPERATOR(pg_catalog.>=) 2
+                 AND w.path[pg_catalog.cardinality(w.path) OPERATOR(pg_catalog.-) 1] OPERATOR(pg_catalog.=) 'externalIds')
+        FROM walk w
+        CROSS JOIN LATERAL (
+          SELECT e.key AS k, e.value AS v, true AS is_key
+            FROM pg_catalog.jsonb_each(CASE WHEN pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) 'object'
+                                            THEN w.value END) e
+          UNION ALL
+          SELECT (a.o OPERATOR(pg_catalog.-) 1)::text, a.v, false
+            FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) 'array'
+                                                      THEN w.value END) WITH ORDINALITY a(v, o)) c
+       WHERE NOT w.masked
+         AND pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array']))
+    SELECT w.path FROM walk w WHERE w.masked
+  LOOP
+    doc := doc OPERATOR(pg_catalog.#-) p;
+  END LOOP;
+  RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION cdp._mask_pii(jsonb) IS
+  'cdp internal: a JSON document without PII for callers without see_pii: removes every cdp._pii_keys() key at any depth and the id of each context.externalIds entry.';
+GRANT EXECUTE ON FUNCTION cdp._mask_pii(jsonb) TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
+
 CREATE VIEW cdp.profile_360 WITH (security_invoker = true) AS
 SELECT p.tenant_id,
        t.name AS tenant,
        p.profile_id,
        CASE WHEN p.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN p.traits
-            ELSE p.traits - (SELECT cdp._pii_keys()) END AS traits,
+            ELSE cdp._mask_pii(p.traits) END AS traits,
        p.first_seen_at,
        p.last_seen_at,
        p.created_at,
@@ -48,25 +103,23 @@ SELECT e.tenant_id,
        e.message_id,
        e.event_type,
        e.event_name,
-       e.user_id,
-       e.anonymous_id,
+       -- a userId is often an email, an anonymousId a device id: without
+       -- see_pii they are NULL (profile_id still groups a person's events)
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.user_id END AS user_id,
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.anonymous_id END AS anonymous_id,
        e.group_id,
-       e.previous_id,
-       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) OR jsonb_typeof(e.properties) <> 'object'
-            THEN e.properties ELSE e.properties - (SELECT cdp._pii_keys()) END AS properties,
-       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) OR jsonb_typeof(e.traits) <> 'object'
-            THEN e.traits ELSE e.traits - (SELECT cdp._pii_keys()) END AS traits,
-       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) OR jsonb_typeof(e.context) <> 'object'
-              THEN e.context
-            WHEN jsonb_typeof(e.context -> 'traits') = 'object'
-              THEN jsonb_set(e.context - (SELECT cdp._pii_keys()), '{traits}',
-                             (e.context -> 'traits') - (SELECT cdp._pii_keys()))
-            ELSE e.context - (SELECT cdp._pii_keys()) END AS context,
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.previous_id END AS previous_id,
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.properties
+            ELSE cdp._mask_pii(e.properties) END AS properties,
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.traits
+            ELSE cdp._mask_pii(e.traits) END AS traits,
+       CASE WHEN e.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN e.context
+            ELSE cdp._mask_pii(e.context) END AS context,
        e.received_at
   FROM cdp.events e
   LEFT JOIN cdp.profiles p ON p.tenant_id = e.tenant_id AND p.profile_id = e.profile_id;
 COMMENT ON VIEW cdp.event_stream IS
-  'cdp: events the caller may see, with the canonical profile they belong to now (original_profile_id: the profile at ingestion). PII keys of properties, traits and context are masked without see_pii. Runs with the caller''s rights.';
+  'cdp: events the caller may see, with the canonical profile they belong to now (original_profile_id: the profile at ingestion). Without see_pii: PII keys at any depth of properties, traits and context (and context.externalIds ids) are removed, and user_id, anonymous_id and previous_id are NULL. Runs with the caller''s rights.';
 
 CREATE VIEW cdp.consent_status WITH (security_invoker = true) AS
 SELECT c.tenant_id,
