@@ -2,7 +2,8 @@
 -- keys of cdp._pii_keys() nested in properties, traits and context
 -- (properties.user.email, traits.address inside another object,
 -- context.device.ip), the ids of context.externalIds, and event_stream's
--- user_id, anonymous_id and previous_id (NULL). A see_pii reader of the same
+-- user_id, anonymous_id and previous_id (NULL). Software descriptions stay
+-- (context.library.name), the device's name goes. A see_pii reader of the same
 -- tenant sees everything; the other keys stay for both.
 SELECT cdp.create_tenant('mask-deep') AS t \gset
 SELECT cdp.create_source('mask-deep', 's') AS k \gset
@@ -14,7 +15,8 @@ SELECT cdp.grant_access('r53_pii', 'mask-deep', 'analytics', true);
 SELECT status FROM cdp.ingest(:'k', '{"type":"identify","userId":"deep@x.com","anonymousId":"anon-53",
   "messageId":"d1","timestamp":"2026-01-01T00:00:00Z",
   "traits":{"plan":"pro","email":"deep@x.com","company":{"name":"Acme","address":{"city":"Berlin"},"phone":"+4930123"}},
-  "context":{"ip":"10.0.0.1","device":{"ip":"10.0.0.2","model":"P9"},"traits":{"email":"deep@x.com","tier":2},
+  "context":{"ip":"10.0.0.1","device":{"ip":"10.0.0.2","model":"P9","name":"Dee phone"},
+             "library":{"name":"analytics-node","version":"3.1.0"},"traits":{"email":"deep@x.com","tier":2},
              "externalIds":[{"id":"deep@x.com","type":"email","collection":"users","encoding":"none"}],
              "consent":{"categoryPreferences":{"analytics":true}}}}');
 SELECT status FROM cdp.ingest(:'k', '{"type":"track","event":"Order","userId":"deep@x.com","messageId":"d2",

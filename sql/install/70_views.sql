@@ -9,21 +9,34 @@
 -- any depth of a document (objects inside objects and arrays: traits.address,
 -- properties.user.email, context.device.ip, ...), and the "id" of each entry
 -- of an externalIds array (Segment's context.externalIds: [{"id": <an email
--- or a CRM id>, "type": ...}]). One call per row and column: the walk is a
--- single recursive query, which does not descend into values it removes; a
--- document with no nested container costs one "-" operator.
+-- or a CRM id>, "type": ...}]). Segment's context objects that describe the
+-- software, not the person (library, os, app, screen, network, campaign,
+-- page, locale, userAgentData, timezone: "name" there is a library's or an
+-- app's name) are left as they are when they appear at the top level.
+-- One call per row and column. Fast path: a jsonpath test (evaluated in C)
+-- finds no PII key below the top level, so one "-" operator does it; only
+-- documents with nested PII take the walk, a single recursive query that
+-- does not descend into values it removes.
+-- The jsonpath is built here, at install, from cdp._pii_keys(), and written
+-- into the function as a constant: parsing it on every call would cost more
+-- than the masking.
+DO $mask$
+BEGIN
+EXECUTE pg_catalog.replace($fn$
 CREATE FUNCTION cdp._mask_pii(doc jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   keys constant text[] := cdp._pii_keys();
+  skip constant text[] := ARRAY['library', 'os', 'app', 'screen', 'network', 'campaign', 'page', 'locale',
+                                'userAgentData', 'timezone'];
+  nested constant jsonpath := @NESTED@;
   p text[];
 BEGIN
   IF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.=) 'object' THEN
-    -- flat object (most properties and traits): no walk needed
-    IF NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(doc) e
-                    WHERE pg_catalog.jsonb_typeof(e.value) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array'])) THEN
+    IF NOT (doc OPERATOR(pg_catalog.?) 'externalIds')
+       AND NOT pg_catalog.jsonb_path_exists(doc OPERATOR(pg_catalog.-) skip, nested) THEN
       RETURN doc OPERATOR(pg_catalog.-) keys;
     END IF;
   ELSIF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.<>) 'array' THEN
@@ -48,7 +61,10 @@ BEGIN
             FROM pg_catalog.jsonb_array_elements(CASE WHEN pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) 'array'
                                                       THEN w.value END) WITH ORDINALITY a(v, o)) c
        WHERE NOT w.masked
-         AND pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array']))
+         AND pg_catalog.jsonb_typeof(w.value) OPERATOR(pg_catalog.=) ANY (ARRAY['object', 'array'])
+         AND NOT (pg_catalog.cardinality(w.path) OPERATOR(pg_catalog.=) 1
+                  AND pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.=) 'object'
+                  AND w.path[1] OPERATOR(pg_catalog.=) ANY (skip)))
     SELECT w.path FROM walk w WHERE w.masked
   LOOP
     doc := doc OPERATOR(pg_catalog.#-) p;
@@ -56,8 +72,13 @@ BEGIN
   RETURN doc;
 END
 $$;
+$fn$, '@NESTED@', pg_catalog.quote_literal(
+  '$.*.** ? (' || (SELECT pg_catalog.string_agg('exists(@.' || pg_catalog.to_json(k)::text || ')', ' || ')
+                     FROM pg_catalog.unnest(cdp._pii_keys()) k) || ')') || '::jsonpath');
+END
+$mask$;
 COMMENT ON FUNCTION cdp._mask_pii(jsonb) IS
-  'cdp internal: a JSON document without PII for callers without see_pii: removes every cdp._pii_keys() key at any depth and the id of each context.externalIds entry.';
+  'cdp internal: a JSON document without PII for callers without see_pii: removes every cdp._pii_keys() key at any depth (except inside the top-level software descriptions library, os, app, screen, network, campaign, page, locale, userAgentData, timezone) and the id of each externalIds entry.';
 GRANT EXECUTE ON FUNCTION cdp._mask_pii(jsonb) TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
 
 CREATE VIEW cdp.profile_360 WITH (security_invoker = true) AS
