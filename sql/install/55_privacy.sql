@@ -326,7 +326,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.erase(text, text, text) IS
-  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers, and copies of their identifier values on other profiles that were refused them) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, time), also written to the audit log. For compliance roles granted the tenant.';
+  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers, and copies of their identifier values on other profiles that were refused them) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, copies scrubbed elsewhere, time), also written to the audit log. For compliance roles granted the tenant. Errors: 42501 no grant, 25000 not READ COMMITTED, 55P03 the cdp.suppressions lock not granted within cdp_erase.lock_timeout (default 5s; retry).';
 
 -- Everything held on a set of profiles, as one document.
 CREATE FUNCTION cdp._export_profiles(p_tenant_id integer, p_ids bigint[]) RETURNS jsonb
