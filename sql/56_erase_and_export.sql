@@ -57,6 +57,12 @@ SELECT cdp_test.error_of($$SELECT cdp.erase('er-a', 'email', 'undefined')$$) AS 
 SELECT cdp_test.error_of($$SELECT cdp.erase('er-a', NULL, 'zoe@example.com')$$) AS null_type;
 SELECT cdp_test.error_of($$SELECT cdp.erase(NULL, 'email', 'zoe@example.com')$$) AS null_tenant;
 
+-- Erasure needs READ COMMITTED (a snapshot taken before it waits for
+-- ingestion in flight would miss that ingestion's rows).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT cdp_test.error_of($$SELECT cdp.erase('er-a', 'email', 'zoe@example.com')$$) AS repeatable_read;
+ROLLBACK;
+
 -- Erase by email: one call, the whole person.
 SELECT cdp.erase('er-a', 'email', ' ZOE@example.com') - 'erased_at' AS receipt;
 RESET ROLE;

@@ -95,6 +95,7 @@ DECLARE
   month_start timestamptz;
   horizon timestamptz;
   rows_moved bigint;
+  held cdp.events_default[];
   total bigint := 0;
 BEGIN
   SELECT n.nspname INTO STRICT partman_schema
@@ -113,19 +114,19 @@ BEGIN
     RETURN 0;
   END IF;
 
-  CREATE TEMP TABLE IF NOT EXISTS cdp_events_moving (LIKE cdp.events) ON COMMIT DROP;
+  -- The moved rows are held in a variable, never in a temporary table: this
+  -- runs inside SECURITY DEFINER jobs, and a temporary table of a fixed name
+  -- could have been planted by the caller, with a trigger, beforehand.
   WHILE month_start < horizon LOOP
     WITH moved AS (
       DELETE FROM cdp.events_default d
        WHERE d.event_time >= month_start AND d.event_time < month_start + interval '1 month'
-      RETURNING d.*)
-    INSERT INTO pg_temp.cdp_events_moving SELECT * FROM moved;
-    GET DIAGNOSTICS rows_moved = ROW_COUNT;
+      RETURNING d AS row_moved)
+    SELECT pg_catalog.array_agg(m.row_moved), pg_catalog.count(*) INTO held, rows_moved FROM moved m;
     IF rows_moved > 0 THEN
       EXECUTE pg_catalog.format('SELECT %I.create_partition_time($1, ARRAY[$2]::timestamptz[], false)', partman_schema)
         USING 'cdp.events', month_start;
-      INSERT INTO cdp.events SELECT * FROM pg_temp.cdp_events_moving;
-      TRUNCATE pg_temp.cdp_events_moving;
+      INSERT INTO cdp.events SELECT * FROM pg_catalog.unnest(held);
       total := total + rows_moved;
     END IF;
     month_start := month_start + interval '1 month';

@@ -87,10 +87,9 @@ BEGIN
   IF k.id_hash IS NULL THEN
     RETURN NULL;
   END IF;
-  SELECT coalesce(p.merged_into, p.profile_id) INTO result
+  -- Identifier rows always name the canonical profile (merges re-point them).
+  SELECT i.profile_id INTO result
     FROM cdp.identifiers i
-    JOIN cdp.profiles p ON p.tenant_id OPERATOR(pg_catalog.=) i.tenant_id
-                       AND p.profile_id OPERATOR(pg_catalog.=) i.profile_id
    WHERE i.tenant_id OPERATOR(pg_catalog.=) k.tenant_id
      AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
      AND i.id_hash OPERATOR(pg_catalog.=) k.id_hash;

@@ -286,7 +286,10 @@ BEGIN
   IF source IS NOT NULL THEN
     sid := cdp._source_id(tid, tenant, source);
   END IF;
-  SELECT * INTO person FROM cdp._resolve_identifier(tid, id_type, value);
+  -- The person's canonical profile, locked: an erasure running meanwhile
+  -- either waits for this decision (and erases it) or has already removed
+  -- the profile (then there is no one to record a decision for).
+  SELECT * INTO person FROM cdp._lock_person(tid, id_type, value);
   IF person.profile_id IS NULL THEN
     RAISE EXCEPTION 'no profile in tenant "%" has this % identifier', tenant, id_type
       USING ERRCODE = 'no_data_found',

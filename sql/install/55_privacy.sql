@@ -8,7 +8,7 @@
 -- message_ids of those events, identifiers, merges and refused_links naming
 -- any of the profiles, consent_ledger and consent_current, quarantined
 -- payloads whose id_hashes overlap the person's identifier hashes, group
--- memberships when that table exists, and the profiles. With p_suppress the
+-- memberships when that table exists, and the profiles. With suppress the
 -- identifier hashes are added to cdp.suppressions first, so ingestion answers
 -- later messages carrying them 'suppressed'. Returns the count per table.
 CREATE FUNCTION cdp._purge_profiles(tenant_id integer, profile_ids bigint[], suppress boolean)
@@ -39,8 +39,10 @@ BEGIN
   END IF;
 
   -- The person: the profiles given and every profile merged into them. The
-  -- rows are locked so that identity resolution, which updates a profile it
-  -- attaches to, waits for this transaction and then finds nothing.
+  -- rows are locked so that identity resolution, which locks the profiles
+  -- it changes (new identifiers, merges, traits), waits for this transaction
+  -- and then finds them gone. (A message for a known identifier locks no
+  -- profile; when suppressing, the table lock above covers that path.)
   PERFORM 1 FROM cdp.profiles p
     WHERE p.tenant_id OPERATOR(pg_catalog.=) tid
       AND (p.profile_id OPERATOR(pg_catalog.=) ANY (profile_ids) OR p.merged_into OPERATOR(pg_catalog.=) ANY (profile_ids))
@@ -195,7 +197,16 @@ BEGIN
   -- transaction in flight (whose rows the lookups below then see) and makes
   -- new ones wait until this erasure commits (they then see the suppressions
   -- and answer 'suppressed'). Erasure is rare and short; ingestion pauses
-  -- for its duration.
+  -- for its duration. That needs each statement to see what committed
+  -- while it waited, i.e. READ COMMITTED: a transaction snapshot taken
+  -- before the lock would miss the rows of the ingestion it waited for.
+  IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
+    RAISE EXCEPTION 'cdp.erase must run at isolation level READ COMMITTED'
+      USING ERRCODE = 'invalid_transaction_state',
+            DETAIL = pg_catalog.format('This transaction runs at %s: its snapshot could miss rows of an ingestion it waits for.',
+                                       pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
+            HINT = 'Call it in its own transaction, or in one begun with BEGIN ISOLATION LEVEL READ COMMITTED.';
+  END IF;
   LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
   SELECT * INTO person FROM cdp._lock_person(tid, id_type, value);
   IF person.profile_id IS NOT NULL THEN

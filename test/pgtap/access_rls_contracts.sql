@@ -6,7 +6,7 @@
 -- with a grant sees only consented customers of its tenant; unique keys can
 -- not be probed across tenants.
 BEGIN;
-SELECT plan(22);
+SELECT plan(23);
 
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
@@ -107,6 +107,14 @@ SELECT throws_ok($$INSERT INTO cdp.identifiers (tenant_id, id_type, id_hash, pro
                  'a unique-key probe by insertion is refused before any key is compared');
 SELECT throws_ok($$SELECT cdp.erase('tap-acc-a', 'email', 'p1@example.com')$$, '42501', NULL,
                  'a reader cannot erase');
+RESET ROLE;
+-- Planner statistics would show values of rows RLS hides (most common
+-- values, histograms): PostgreSQL hides them from roles subject to RLS.
+ANALYZE cdp.profiles;
+ANALYZE cdp.identifiers;
+SET LOCAL ROLE tap_acc_bi;
+SELECT is((SELECT count(*) FROM pg_stats WHERE schemaname = 'cdp'), 0::bigint,
+          'a reader sees no planner statistics of cdp tables (they would leak hidden values)');
 RESET ROLE;
 
 SET LOCAL ROLE tap_acc_nogrant;
