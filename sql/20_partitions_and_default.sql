@@ -45,21 +45,28 @@ DELETE FROM cdp.events;
 -- The release runs inside SECURITY DEFINER jobs: a temporary table with a
 -- trigger, planted by an administrator under a name the job might use, must
 -- never run as the job's owner (the moved rows are held in a variable).
+-- (cdp_test.release_as_owner stands in for the maintenance job's definer context.)
 CREATE ROLE cdp_test_admin IN ROLE cdp_admin;
+CREATE FUNCTION cdp_test.release_as_owner() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+  SET search_path = pg_catalog, pg_temp AS 'SELECT cdp._events_release_default()';
+GRANT USAGE ON SCHEMA cdp_test TO cdp_test_admin;
 INSERT INTO cdp.events (tenant_id, event_time, profile_id, source_id, message_id, event_type)
-VALUES (1, date_trunc('month', now()) + interval '7 months' + interval '1 day', 1, 1, 'm-ahead-2', 'track');
-UPDATE public.part_config SET premake = 7 WHERE parent_table = 'cdp.events';
+VALUES (1, date_trunc('month', now()) + interval '9 months' + interval '1 day', 1, 1, 'm-ahead-2', 'track');
+SELECT tableoid::regclass AS parked_in FROM cdp.events WHERE message_id = 'm-ahead-2';
+UPDATE public.part_config SET premake = 9 WHERE parent_table = 'cdp.events';
 SET ROLE cdp_test_admin;
 CREATE TEMP TABLE cdp_events_moving (LIKE cdp.events);
 CREATE FUNCTION pg_temp.planted() RETURNS trigger LANGUAGE plpgsql AS
   $$ BEGIN RAISE NOTICE 'planted trigger ran as %', current_user; RETURN NULL; END $$;
 CREATE TRIGGER planted AFTER INSERT ON cdp_events_moving FOR EACH STATEMENT EXECUTE FUNCTION pg_temp.planted();
-SELECT status FROM cdp.run_job('partition_maintenance');
+SELECT cdp_test.release_as_owner() AS rows_moved;
 RESET ROLE;
-SELECT message_id, tableoid::regclass::text = 'cdp.events_p' || to_char(now() + interval '7 months', 'YYYY_MM') AS in_its_month
+SELECT message_id, tableoid::regclass = 'cdp.events_default'::regclass AS still_in_default, tableoid::regclass::text = 'cdp.events_p' || to_char(now() + interval '9 months', 'YYYY_MM') AS in_its_month
   FROM cdp.events WHERE message_id = 'm-ahead-2';
 DROP TABLE pg_temp.cdp_events_moving;
 DROP FUNCTION pg_temp.planted();
+DROP FUNCTION cdp_test.release_as_owner();
+REVOKE USAGE ON SCHEMA cdp_test FROM cdp_test_admin;
 DROP ROLE cdp_test_admin;
 UPDATE public.part_config SET premake = 4 WHERE parent_table = 'cdp.events';
 DELETE FROM cdp.events;

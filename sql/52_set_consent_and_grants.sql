@@ -31,6 +31,13 @@ SELECT cdp_test.error_of($$SELECT cdp.grant_access('r52_app', 'no-such-tenant')$
 SELECT cdp_test.error_of($$SELECT cdp.grant_access(NULL, 'sc-a')$$) AS null_role;
 SELECT cdp_test.error_of($$SELECT cdp.grant_access('r52_app', 'sc-a', 'analytics', NULL)$$) AS null_see_pii;
 SELECT cdp_test.error_of($$SELECT cdp.grant_access('no_such_role', 'sc-a')$$) AS unknown_role;
+-- purposes beyond the defaults
+SELECT cdp.add_purpose('sc-a', 'research', 'Product research panels.');
+SELECT cdp_test.error_of($$SELECT cdp.add_purpose('sc-a', 'research')$$) AS duplicate_purpose;
+SELECT cdp_test.error_of($$SELECT cdp.add_purpose('sc-a', 'Bad Purpose')$$) AS bad_purpose;
+SELECT cdp_test.error_of($$SELECT cdp.add_purpose('sc-a', NULL)$$) AS null_purpose;
+SELECT purpose FROM cdp.purposes WHERE tenant_id = :ta ORDER BY 1;
+SELECT count(*) AS research_in_b FROM cdp.purposes WHERE tenant_id = :tb AND purpose = 'research';
 -- granting again replaces the grant
 SELECT cdp.grant_access('r52_dpo', 'sc-a', 'analytics', false);
 SELECT role_id::regrole, purpose, see_pii FROM cdp.access_grants WHERE tenant_id = :ta ORDER BY 1::text;
@@ -43,6 +50,7 @@ SELECT cdp.set_consent('sc-a', 'email', '  Ann@Example.COM ', 'analytics', true)
 SELECT cdp.set_consent('sc-a', 'email', 'ann@example.com', 'analytics', false) > 0 AS withdrawn;
 SELECT cdp.set_consent('sc-a', 'user_id', 'u-2', 'marketing', false) > 0 AS denied;
 SELECT cdp.set_consent('sc-a', 'user_id', 'u-2', 'advertising', true, 'contract', now() + interval '30 days', 'web') > 0 AS granted_with_expiry;
+SELECT cdp.set_consent('sc-a', 'user_id', 'u-2', 'research', true) > 0 AS added_purpose;
 -- errors
 SELECT cdp_test.error_of($$SELECT cdp.set_consent('sc-b', 'email', 'bob@example.com', 'analytics', true)$$) AS other_tenant;
 SELECT cdp_test.error_of($$SELECT cdp.set_consent('no-such-tenant', 'email', 'x@example.com', 'analytics', true)$$) AS unknown_tenant;
@@ -62,6 +70,7 @@ SELECT cdp_test.error_of($$SELECT cdp.set_consent('sc-a', 'email', 'ann@example.
 SELECT cdp_test.error_of($$SELECT * FROM cdp.consent_ledger$$) AS writer_reads_ledger;
 SELECT cdp_test.error_of($$SELECT * FROM cdp.consent_status$$) AS writer_reads_view;
 SELECT cdp_test.error_of($$SELECT cdp.erase('sc-a', 'email', 'ann@example.com')$$) AS writer_erases;
+SELECT cdp_test.error_of($$SELECT cdp.add_purpose('sc-a', 'sneaky')$$) AS writer_adds_purpose;
 RESET ROLE;
 
 -- A role outside cdp, or a compliance role without a grant on sc-b.

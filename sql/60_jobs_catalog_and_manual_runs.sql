@@ -56,6 +56,14 @@ SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', config => '[]')$$)
 SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', max_runtime => '-1 minute')$$);
 SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', max_retries => -1)$$);
 SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', retry_delay => '0')$$);
+-- Upper bounds: a schedule or retry delay past 1 year (or a max_runtime past
+-- 24 days) would overflow next_run or the timeout.
+SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', schedule => '300000 years')$$);
+SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', schedule => '1 year 1 second')$$);
+SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', retry_delay => '300000 years')$$);
+SELECT cdp_test.error_of($$SELECT cdp.alter_job('statistics', max_runtime => '25 days')$$);
+SELECT cdp_test.error_of($$UPDATE cdp.jobs SET schedule = '2 years' WHERE job_name = 'statistics'$$);
+SELECT schedule, retry_delay, max_runtime FROM cdp.jobs WHERE job_name = 'statistics';
 
 -- Every run by hand and every change of a job is in the audit log.
 SELECT action, args - 'next_run' AS args, args ? 'next_run' AS with_next_run FROM cdp.audit_log

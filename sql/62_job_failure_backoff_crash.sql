@@ -26,6 +26,16 @@ SELECT (cdp.alter_job('statistics', max_retries => 2)).max_retries;
 SELECT status, sqlstate FROM cdp.run_job('statistics');
 SELECT consecutive_failures, next_run - last_finished_at AS backoff FROM cdp.jobs WHERE job_name = 'statistics';
 
+-- The longest delays allowed back off without overflow (retry_delay x 2^30
+-- is no interval): after many failures the backoff is the schedule.
+SELECT (cdp.alter_job('statistics', schedule => '1 year', retry_delay => '1 year', max_retries => 100)).schedule;
+UPDATE cdp.jobs SET consecutive_failures = 40 WHERE job_name = 'statistics';
+SELECT status, sqlstate FROM cdp.run_job('statistics');
+SELECT consecutive_failures, next_run = last_finished_at + interval '1 year' AS backoff_is_schedule
+  FROM cdp.jobs WHERE job_name = 'statistics';
+UPDATE cdp.jobs SET schedule = '1 day', retry_delay = '1 hour', max_retries = 2, consecutive_failures = 3
+ WHERE job_name = 'statistics';
+
 -- Repaired, it succeeds and its failures are cleared.
 SELECT (cdp.alter_job('statistics', config => '{"tables": ["profiles"]}')).config;
 SELECT status, rows_affected FROM cdp.run_job('statistics');

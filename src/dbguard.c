@@ -10,18 +10,29 @@
  * and the hook waits for it to exit. When the command ends, the hold is
  * lifted; after a DROP there is nothing left to restart.
  *
+ * The hook runs before PostgreSQL's own permission checks, so it repeats
+ * them: a command that is going to fail on them (a role that does not own
+ * the database, lacks CREATEDB, may not copy the template or create in the
+ * tablespace) must not stop anything, or any login role could keep a
+ * database's scheduler down by failing such a command in a loop.
+ *
  * Installed only when cdp is preloaded: without it there are no schedulers.
  */
 #include "postgres.h"
 
 #include <signal.h>
 
+#include "access/htup_details.h"
+#include "catalog/pg_database.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/tablespace.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "storage/latch.h"
 #include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
@@ -35,23 +46,9 @@
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
-static bool
-HasOption(List *options, const char *name)
-{
-	ListCell   *lc;
-
-	foreach(lc, options)
-	{
-		DefElem    *opt = lfirst_node(DefElem, lc);
-
-		if (strcmp(opt->defname, name) == 0)
-			return true;
-	}
-	return false;
-}
-
+/* The value of a command's option, or NULL when it is absent (or DEFAULT). */
 static const char *
-TemplateOption(List *options)
+OptionString(List *options, const char *name)
 {
 	ListCell   *lc;
 
@@ -59,17 +56,70 @@ TemplateOption(List *options)
 	{
 		DefElem    *opt = lfirst_node(DefElem, lc);
 
-		if (strcmp(opt->defname, "template") == 0 && opt->arg != NULL)
+		if (strcmp(opt->defname, name) == 0 && opt->arg != NULL)
 			return defGetString(opt);
 	}
 	return NULL;
 }
 
-/* The database a command needs to have to itself, or InvalidOid. */
+static bool
+IsTemplate(Oid dboid)
+{
+	HeapTuple	tup = SearchSysCache1(DATABASEOID, ObjectIdGetDatum(dboid));
+	bool		result = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		result = ((Form_pg_database) GETSTRUCT(tup))->datistemplate;
+		ReleaseSysCache(tup);
+	}
+	return result;
+}
+
+/*
+ * Whether the command passes the checks PostgreSQL 15 makes before it would
+ * wait for the database's other sessions (dbcommands.c: dropdb,
+ * RenameDatabase, movedb, createdb), for the current user. Only a copy may
+ * name the current database; the others refuse it by themselves.
+ */
+static bool
+PassesPermissionChecks(Node *parsetree, Oid dboid)
+{
+	Oid			roleid = GetUserId();
+
+	if (dboid == MyDatabaseId && !IsA(parsetree, CreatedbStmt))
+		return false;
+	switch (nodeTag(parsetree))
+	{
+		case T_DropdbStmt:
+			return pg_database_ownercheck(dboid, roleid);
+		case T_RenameStmt:
+			return pg_database_ownercheck(dboid, roleid) && have_createdb_privilege();
+		case T_AlterDatabaseStmt:
+			{
+				const char *spc = OptionString(((AlterDatabaseStmt *) parsetree)->options, "tablespace");
+				Oid			spcoid = spc ? get_tablespace_oid(spc, true) : InvalidOid;
+
+				return pg_database_ownercheck(dboid, roleid) && OidIsValid(spcoid) &&
+					pg_tablespace_aclcheck(spcoid, roleid, ACL_CREATE) == ACLCHECK_OK;
+			}
+		case T_CreatedbStmt:
+			return have_createdb_privilege() &&
+				(IsTemplate(dboid) || pg_database_ownercheck(dboid, roleid));
+		default:
+			return false;
+	}
+}
+
+/*
+ * The database a command needs to have to itself, or InvalidOid: none, a
+ * database that does not exist, or a command that will fail its checks.
+ */
 static Oid
 DatabaseNeedingExclusiveUse(Node *parsetree)
 {
 	const char *name = NULL;
+	Oid			dboid;
 
 	switch (nodeTag(parsetree))
 	{
@@ -81,16 +131,21 @@ DatabaseNeedingExclusiveUse(Node *parsetree)
 				name = ((RenameStmt *) parsetree)->subname;
 			break;
 		case T_AlterDatabaseStmt:
-			if (HasOption(((AlterDatabaseStmt *) parsetree)->options, "tablespace"))
+			if (OptionString(((AlterDatabaseStmt *) parsetree)->options, "tablespace"))
 				name = ((AlterDatabaseStmt *) parsetree)->dbname;
 			break;
 		case T_CreatedbStmt:
-			name = TemplateOption(((CreatedbStmt *) parsetree)->options);
+			name = OptionString(((CreatedbStmt *) parsetree)->options, "template");
 			break;
 		default:
 			break;
 	}
-	return name ? get_database_oid(name, true) : InvalidOid;
+	if (name == NULL)
+		return InvalidOid;
+	dboid = get_database_oid(name, true);
+	if (!OidIsValid(dboid) || !PassesPermissionChecks(parsetree, dboid))
+		return InvalidOid;
+	return dboid;
 }
 
 static void

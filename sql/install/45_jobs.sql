@@ -26,10 +26,10 @@ CREATE TABLE cdp.jobs (
   last_finished_at      timestamptz,
   PRIMARY KEY (job_name),
   CHECK (kind IN ('partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics')),
-  CHECK (schedule >= interval '1 second'),
-  CHECK (max_runtime IS NULL OR max_runtime > interval '0'),
+  CHECK (schedule BETWEEN interval '1 second' AND interval '1 year'),
+  CHECK (max_runtime IS NULL OR (max_runtime > interval '0' AND max_runtime <= interval '24 days')),
   CHECK (max_retries IS NULL OR max_retries >= 0),
-  CHECK (retry_delay > interval '0'),
+  CHECK (retry_delay > interval '0' AND retry_delay <= interval '1 year'),
   CHECK (jsonb_typeof(config) = 'object')
 );
 COMMENT ON TABLE cdp.jobs IS
@@ -369,12 +369,14 @@ COMMENT ON FUNCTION cdp._retention_events(integer, integer) IS
 -- profile merged into them) are deleted with everything they own, as erasure
 -- does but without suppressing their identifiers. The purge itself belongs to
 -- the privacy module (cdp._purge_profiles); without it this step is skipped.
+-- Candidates are locked and checked again before the purge (see below).
 CREATE FUNCTION cdp._retention_profiles(p_batch integer, p_max_batches integer) RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   t record;
+  candidates bigint[];
   ids bigint[];
   total bigint := 0;
   purged bigint;
@@ -387,7 +389,7 @@ BEGIN
              FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
     purged := 0;
     FOR i IN 1 .. p_max_batches LOOP
-      SELECT pg_catalog.array_agg(p.profile_id) INTO ids FROM (
+      SELECT pg_catalog.array_agg(p.profile_id) INTO candidates FROM (
         SELECT p.profile_id FROM cdp.profiles p
          WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id AND p.merged_into IS NULL
            AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
@@ -396,10 +398,33 @@ BEGIN
                               AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
                               AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff)
          ORDER BY p.profile_id LIMIT p_batch) p;
-      EXIT WHEN ids IS NULL;
-      EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
-      purged := purged + pg_catalog.cardinality(ids);
-      EXIT WHEN pg_catalog.cardinality(ids) < p_batch;
+      EXIT WHEN candidates IS NULL;
+      -- The candidates were read without a lock: a person may have been seen
+      -- (or merged) since. Lock the people's rows, in profile_id order as
+      -- cdp._purge_profiles does, so that activity now waits for the purge;
+      -- then look again (a new snapshot under READ COMMITTED) and keep only
+      -- those still canonical and inactive, every merged profile included.
+      PERFORM 1 FROM cdp.profiles p
+        WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+          AND (p.profile_id OPERATOR(pg_catalog.=) ANY (candidates)
+               OR p.merged_into OPERATOR(pg_catalog.=) ANY (candidates))
+        ORDER BY p.profile_id
+        FOR UPDATE;
+      SELECT pg_catalog.array_agg(p.profile_id ORDER BY p.profile_id) INTO ids
+        FROM cdp.profiles p
+       WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+         AND p.profile_id OPERATOR(pg_catalog.=) ANY (candidates)
+         AND p.merged_into IS NULL
+         AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
+         AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
+                          WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+                            AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
+                            AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff);
+      IF ids IS NOT NULL THEN
+        EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
+        purged := purged + pg_catalog.cardinality(ids);
+      END IF;
+      EXIT WHEN pg_catalog.cardinality(candidates) < p_batch;
     END LOOP;
     -- Deleting people is a compliance-relevant act: say so in the audit log.
     IF purged > 0 THEN
@@ -601,6 +626,7 @@ DECLARE
   j cdp.jobs;
   fails integer;
   delay interval;
+  next_at timestamptz;
 BEGIN
   UPDATE cdp.job_runs jr SET status = p_status, finished_at = pg_catalog.clock_timestamp(),
          rows_affected = p_rows, message = p_message, sqlstate = p_sqlstate
@@ -618,11 +644,25 @@ BEGIN
     IF j.max_retries IS NOT NULL AND fails > j.max_retries THEN
       delay := j.schedule;
     ELSE
-      delay := LEAST(j.retry_delay * pg_catalog.power(2, LEAST(fails - 1, 30)), j.schedule);
+      -- Doubling is compared in seconds (a double) first: retry_delay x 2^30
+      -- as an interval overflows once retry_delay is 2 days or more.
+      IF pg_catalog.date_part('epoch', j.retry_delay) * pg_catalog.power(2, LEAST(fails - 1, 30))
+         OPERATOR(pg_catalog.>=) pg_catalog.date_part('epoch', j.schedule) THEN
+        delay := j.schedule;
+      ELSE
+        delay := j.retry_delay * pg_catalog.power(2, LEAST(fails - 1, 30));
+      END IF;
     END IF;
   END IF;
+  -- delay is at most a year (the CHECKs on cdp.jobs); a timestamp so close
+  -- to the end of the range that it still overflows means never.
+  BEGIN
+    next_at := r.finished_at + delay;
+  EXCEPTION WHEN datetime_field_overflow THEN
+    next_at := 'infinity';
+  END;
   UPDATE cdp.jobs jb SET consecutive_failures = fails, last_run_id = r.run_id, last_status = p_status,
-         last_finished_at = r.finished_at, next_run = r.finished_at + delay
+         last_finished_at = r.finished_at, next_run = next_at
    WHERE jb.job_name OPERATOR(pg_catalog.=) j.job_name;
 END
 $$;
@@ -741,21 +781,27 @@ BEGIN
   IF name IS NULL THEN
     RAISE EXCEPTION 'job name must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
-  IF schedule IS NOT NULL AND schedule < interval '1 second' THEN
-    RAISE EXCEPTION 'schedule must be at least 1 second, not %', schedule USING ERRCODE = 'invalid_parameter_value';
+  -- Upper bounds keep next_run = finished_at + delay (and the backoff) far
+  -- from timestamp and interval overflow.
+  IF schedule IS NOT NULL AND (schedule < interval '1 second' OR schedule > interval '1 year') THEN
+    RAISE EXCEPTION 'schedule must be between 1 second and 1 year, not %', schedule
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF config IS NOT NULL AND pg_catalog.jsonb_typeof(config) <> 'object' THEN
     RAISE EXCEPTION 'job config must be a JSON object, not %', pg_catalog.jsonb_typeof(config)
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF max_runtime IS NOT NULL AND max_runtime <= interval '0' THEN
-    RAISE EXCEPTION 'max_runtime must be positive, not %', max_runtime USING ERRCODE = 'invalid_parameter_value';
+  -- 24 days: about the longest timeout PostgreSQL can arm (INT_MAX ms).
+  IF max_runtime IS NOT NULL AND (max_runtime <= interval '0' OR max_runtime > interval '24 days') THEN
+    RAISE EXCEPTION 'max_runtime must be positive and at most 24 days, not %', max_runtime
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   IF max_retries IS NOT NULL AND max_retries < 0 THEN
     RAISE EXCEPTION 'max_retries must not be negative, not %', max_retries USING ERRCODE = 'invalid_parameter_value';
   END IF;
-  IF retry_delay IS NOT NULL AND retry_delay <= interval '0' THEN
-    RAISE EXCEPTION 'retry_delay must be positive, not %', retry_delay USING ERRCODE = 'invalid_parameter_value';
+  IF retry_delay IS NOT NULL AND (retry_delay <= interval '0' OR retry_delay > interval '1 year') THEN
+    RAISE EXCEPTION 'retry_delay must be positive and at most 1 year, not %', retry_delay
+      USING ERRCODE = 'invalid_parameter_value';
   END IF;
   UPDATE cdp.jobs j SET
       schedule = coalesce(alter_job.schedule, j.schedule),
@@ -778,7 +824,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.alter_job(text, interval, boolean, jsonb, timestamptz, interval, integer, interval) IS
-  'Changes a job''s schedule, enabled flag, config, next run, max runtime, retries or retry delay (NULL keeps the current value) and returns the job. Errors: NULL name 22004, unknown job 42704, bad value 22023.';
+  'Changes a job''s schedule, enabled flag, config, next run, max runtime, retries or retry delay (NULL keeps the current value) and returns the job. Errors: NULL name 22004, unknown job 42704, bad value 22023 (schedule and retry_delay at most 1 year, max_runtime at most 24 days).';
 
 -- ---------------------------------------------------------------------------
 -- Monitoring.

@@ -316,3 +316,33 @@ COMMENT ON FUNCTION cdp.set_consent(text, text, text, text, boolean, text, times
   'Records a consent decision for the person a raw identifier resolves to (granted; or withdrawn/denied for granted = false), effective for the next query; returns the ledger id. For writers and compliance roles granted the tenant. Audited without the raw value. Errors: 42501 no grant, 42704 unknown purpose or source, P0002 unknown person, 22023 bad value or expiry.';
 GRANT EXECUTE ON FUNCTION cdp.set_consent(text, text, text, text, boolean, text, timestamptz, text)
   TO cdp_writer, cdp_compliance, cdp_admin;
+
+-- Purposes beyond the five defaults (e.g. "research"), per tenant.
+CREATE FUNCTION cdp.add_purpose(tenant text, purpose text, description text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  tid integer := cdp._tenant_id(tenant);
+BEGIN
+  IF purpose IS NULL THEN
+    RAISE EXCEPTION 'purpose must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  IF purpose !~ '^[a-z][a-z0-9_]{0,62}$' THEN
+    RAISE EXCEPTION 'purpose "%" is not a valid name', purpose
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'Lower-case letters, digits and underscores, starting with a letter, at most 63 characters (as Segment consent categories are usually written).';
+  END IF;
+  INSERT INTO cdp.purposes AS p (tenant_id, purpose, description)
+  VALUES (tid, add_purpose.purpose, add_purpose.description)
+  ON CONFLICT ON CONSTRAINT purposes_pkey DO NOTHING;
+  IF NOT FOUND THEN
+    RAISE EXCEPTION 'purpose "%" already exists in tenant "%"', purpose, tenant USING ERRCODE = 'unique_violation';
+  END IF;
+  PERFORM cdp._audit(tid, 'add_purpose', pg_catalog.jsonb_build_object('purpose', purpose));
+END
+$$;
+COMMENT ON FUNCTION cdp.add_purpose(text, text, text) IS
+  'Adds a consent purpose to a tenant (messages'' categoryPreferences and cdp.set_consent then accept it). Audited. Errors: unknown tenant 42704, NULL 22004, bad name 22023, duplicate 23505.';
+GRANT EXECUTE ON FUNCTION cdp.add_purpose(text, text, text) TO cdp_admin;

@@ -2,7 +2,9 @@
 # Launcher and schedulers over a database's life: a scheduler only where cdp
 # is installed (picked up at CREATE EXTENSION), gone after DROP EXTENSION and
 # back after re-creation; DROP DATABASE, CREATE DATABASE ... TEMPLATE and
-# ALTER DATABASE ... RENAME succeed while a scheduler runs; cdp.workers_enabled
+# ALTER DATABASE ... RENAME succeed while a scheduler runs (also for a database
+# owner who is not superuser), while the same commands failing on their
+# permission checks leave the scheduler alone; cdp.workers_enabled
 # is reloaded on SIGHUP; no ERROR in the server log.
 set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
@@ -16,7 +18,7 @@ wait_schedulers() {  # wait_schedulers DB COUNT SECONDS
   local i; for ((i = 0; i < $3 * 10; i++)); do [ "$(schedulers "$1")" = "$2" ] && return 0; sleep 0.1; done; return 1
 }
 
-echo "1..15"
+echo "1..19"
 start_cluster "$DIR" "$PORT" || { echo "Bail out! cluster did not start"; cat "$DIR/server.log"; exit 1; }
 
 q postgres "SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cdp launcher'" | grep -q 1
@@ -51,6 +53,36 @@ ok $? "DROP EXTENSION: the scheduler leaves"
 q app "CREATE EXTENSION cdp" >/dev/null
 wait_schedulers app 1 10
 ok $? "re-created extension: the scheduler is back"
+
+# Roles that may not drop, rename, move or copy "app". Their errors are
+# expected: kept out of the server log, which must otherwise stay clean.
+scheduler_pid() { q postgres "SELECT pid FROM pg_stat_activity WHERE backend_type = 'cdp scheduler' AND datname = '$1'"; }
+as_role() { psql -X -q -h "$DIR" -p "$PORT" -U "$1" -d postgres -Atc "$2"; }
+q postgres "CREATE ROLE intruder LOGIN; CREATE ROLE copier LOGIN CREATEDB; CREATE ROLE dbowner LOGIN CREATEDB" >/dev/null
+q postgres "ALTER ROLE intruder SET log_min_messages = fatal; ALTER ROLE copier SET log_min_messages = fatal" >/dev/null
+before=$(scheduler_pid app)
+rc=0
+as_role intruder "DROP DATABASE app" 2>/dev/null && rc=1
+as_role intruder "ALTER DATABASE app RENAME TO app_stolen" 2>/dev/null && rc=1
+as_role intruder "ALTER DATABASE app SET TABLESPACE pg_default" 2>/dev/null && rc=1
+as_role intruder "CREATE DATABASE app_stolen TEMPLATE app" 2>/dev/null && rc=1
+as_role copier "CREATE DATABASE app_stolen TEMPLATE app" 2>/dev/null && rc=1
+as_role copier "ALTER DATABASE app RENAME TO app_stolen" 2>/dev/null && rc=1
+ok $rc "a non-owner's DROP, RENAME, SET TABLESPACE and CREATE ... TEMPLATE of app fail"
+sleep 1
+after=$(scheduler_pid app)
+[ -n "$before" ] && [ "$before" = "$after" ]
+ok $? "... and leave its scheduler running (pid $before, then $after)"
+
+q postgres "CREATE DATABASE owned OWNER dbowner" >/dev/null && q owned "CREATE EXTENSION cdp CASCADE" >/dev/null 2>&1
+wait_schedulers owned 1 15 &&
+  as_role dbowner "ALTER DATABASE owned RENAME TO owned_renamed" >/dev/null &&
+  wait_schedulers owned_renamed 1 15 &&
+  as_role dbowner "CREATE DATABASE owned_copy TEMPLATE owned_renamed" >/dev/null
+ok $? "the owner (not superuser) renames and copies its database while the scheduler runs"
+wait_schedulers owned_renamed 1 15 &&
+  as_role dbowner "DROP DATABASE owned_renamed" >/dev/null && as_role dbowner "DROP DATABASE owned_copy" >/dev/null
+ok $? "... and drops them"
 
 start=$(date +%s%N)
 q postgres "CREATE DATABASE app_copy TEMPLATE app" >/dev/null
