@@ -9,6 +9,8 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/rel.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -20,6 +22,26 @@
 #define MAX_ENTRIES 256
 
 static HTAB *cache = NULL;
+
+/*
+ * Does block exist in rel (opened with a lock)? The size this backend last
+ * measured is kept by smgr (smgr_cached_nblocks) and is forgotten when
+ * another backend truncates the relation: its truncation sends an smgr
+ * invalidation, which closes our smgr handle, and we have processed it
+ * when we took our lock (a truncation needs AccessExclusiveLock, so none
+ * can happen while we hold ours). Below that size the block exists;
+ * otherwise ask the file system (an lseek, which costs more than the rest
+ * of the check on some machines).
+ */
+static bool
+BlockExists(Relation rel, BlockNumber block)
+{
+	BlockNumber known = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
+
+	if (known != InvalidBlockNumber && block < known)
+		return true;
+	return block < RelationGetNumberOfBlocks(rel);
+}
 
 /*
  * Is the row version at tid, created by xmin, still the visible one? The
@@ -35,7 +57,7 @@ StillVisible(Oid relid, ItemPointer tid, TransactionId xmin, Snapshot snapshot)
 	Buffer		buf;
 	bool		ok = false;
 
-	if (ItemPointerGetBlockNumber(tid) < RelationGetNumberOfBlocks(rel))
+	if (BlockExists(rel, ItemPointerGetBlockNumber(tid)))
 	{
 		tuple.t_self = *tid;
 		ok = heap_fetch(rel, snapshot, &tuple, &buf, false);

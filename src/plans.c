@@ -17,7 +17,7 @@
 #define MAX_ARGS 18
 
 /* See PLAN_SEEN. */
-#define CDP_SEEN_GRANULARITY "interval '1 hour'"
+#define CDP_SEEN_GRANULARITY "interval '30 minutes'"
 
 typedef struct PlanDef
 {
@@ -133,9 +133,12 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		6, {INT4OID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID, TEXTOID}},
 	/*
 	 * last_seen_at / first_seen_at of the profile of an accepted event.
-	 * Written only when they move by more than CDP_SEEN_GRANULARITY (one
-	 * hour; inactive-profile retention counts in days), so that a steady
+	 * Written only when they move by more than CDP_SEEN_GRANULARITY (30
+	 * minutes; inactive-profile retention counts in days), so that a steady
 	 * stream of events of one person does not rewrite its row each time.
+	 * The one-statement path also skips the check for a profile this
+	 * backend checked within another 30 minutes (ingest.c SeenRecently):
+	 * last_seen_at lags the latest event by at most an hour.
 	 */
 	[PLAN_SEEN] = {
 		"UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $3), first_seen_at = least(first_seen_at, $3) "
@@ -161,19 +164,27 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"WHERE m.received_at < $6 RETURNING m.message_id",
 		6, {INT4OID, TIMESTAMPTZOID, TEXTARR, TIMESTAMPTZARR, INT8ARR, TIMESTAMPTZOID}},
 	/* One message whose profile is already known: claim its messageId and store it in one statement. */
+#define DEDUPE_CTE \
+		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) " \
+		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE " \
+		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id " \
+		"WHERE m.received_at < $17 RETURNING 1) "
+#define EVENT_IF_CLAIMED \
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
+		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) " \
+		"RETURNING 1"
 	[PLAN_DEDUPE_AND_EVENT] = {
-		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
-		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE "
-		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
-		"WHERE m.received_at < $17 RETURNING 1), "
-		/* last_seen_at in the same statement (see PLAN_SEEN); rarely writes. */
-		"s AS (UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $18), "
+		DEDUPE_CTE EVENT_IF_CLAIMED,
+		17, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID}},
+	/* The same, and last_seen_at in the same statement (see PLAN_SEEN; rarely writes). */
+	[PLAN_DEDUPE_EVENT_SEEN] = {
+		DEDUPE_CTE
+		", s AS (UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $18), "
 		"first_seen_at = least(first_seen_at, $18) WHERE tenant_id = $1 AND profile_id = $4 "
 		"AND (last_seen_at < $18 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $18) AND EXISTS (SELECT 1 FROM d)) "
-		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, "
-		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
-		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) "
-		"RETURNING 1",
+		EVENT_IF_CLAIMED,
 		18, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
 	[PLAN_BULK_ORIGINALS] = {
