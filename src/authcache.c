@@ -9,6 +9,8 @@
 #include "access/table.h"
 #include "catalog/namespace.h"
 #include "storage/bufmgr.h"
+#include "storage/smgr.h"
+#include "utils/rel.h"
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -21,24 +23,64 @@
 
 static HTAB *cache = NULL;
 
-/* Is the row version at tid, created by xmin, still the visible one? */
+/*
+ * Does block exist in rel (opened with a lock)? The size this backend last
+ * measured is kept by smgr (smgr_cached_nblocks) and is forgotten when
+ * another backend truncates the relation: its truncation sends an smgr
+ * invalidation, which closes our smgr handle, and we have processed it
+ * when we took our lock (a truncation needs AccessExclusiveLock, so none
+ * can happen while we hold ours). Below that size the block exists;
+ * otherwise ask the file system (an lseek, which costs more than the rest
+ * of the check on some machines).
+ */
+static bool
+BlockExists(Relation rel, BlockNumber block)
+{
+	BlockNumber known = RelationGetSmgr(rel)->smgr_cached_nblocks[MAIN_FORKNUM];
+
+	if (known != InvalidBlockNumber && block < known)
+		return true;
+	return block < RelationGetNumberOfBlocks(rel);
+}
+
+/*
+ * Is the row version at tid, created by xmin, still the visible one? The
+ * row may be gone and the table truncated by VACUUM since it was cached:
+ * a block past the end is a miss, not a read error. xmin is compared raw
+ * (as SQL's xmin column gave it), so a frozen row still hits.
+ */
 static bool
 StillVisible(Oid relid, ItemPointer tid, TransactionId xmin, Snapshot snapshot)
 {
 	Relation	rel = table_open(relid, AccessShareLock);
 	HeapTupleData tuple;
 	Buffer		buf;
-	bool		ok;
+	bool		ok = false;
 
-	tuple.t_self = *tid;
-	ok = heap_fetch(rel, snapshot, &tuple, &buf, false);
-	if (ok)
+	if (BlockExists(rel, ItemPointerGetBlockNumber(tid)))
 	{
-		ok = TransactionIdEquals(HeapTupleHeaderGetXmin(tuple.t_data), xmin);
-		ReleaseBuffer(buf);
+		tuple.t_self = *tid;
+		ok = heap_fetch(rel, snapshot, &tuple, &buf, false);
+		if (ok)
+		{
+			ok = TransactionIdEquals(HeapTupleHeaderGetRawXmin(tuple.t_data), xmin);
+			ReleaseBuffer(buf);
+		}
 	}
 	table_close(rel, NoLock);
 	return ok;
+}
+
+/*
+ * The tenant secret lives in the cache only while its entry is valid: it
+ * is wiped before the memory is freed on eviction or replacement.
+ */
+static void
+FreeEntry(CdpAuthEntry *e)
+{
+	pfree(e->settings);
+	explicit_bzero(e->secret, VARSIZE_ANY(e->secret));
+	pfree(e->secret);
 }
 
 CdpAuthEntry *
@@ -68,8 +110,7 @@ cdp_authcache_get(const uint8 *key_hash)
 	}
 	if (!ok)
 	{
-		pfree(e->settings);
-		pfree(e->secret);
+		FreeEntry(e);
 		hash_search(cache, key_hash, HASH_REMOVE, NULL);
 		return NULL;
 	}
@@ -96,10 +137,7 @@ cdp_authcache_put(const CdpAuthEntry *src)
 		return;					/* a backend serving that many keys just asks each time */
 	e = hash_search(cache, src->key_hash, HASH_ENTER, &found);
 	if (found)
-	{
-		pfree(e->settings);
-		pfree(e->secret);
-	}
+		FreeEntry(e);
 	*e = *src;
 	e->sources_relid = get_relname_relid("sources", nsp);
 	e->tenants_relid = get_relname_relid("tenants", nsp);

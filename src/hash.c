@@ -117,7 +117,10 @@ static SPIPlanPtr tenant_by_name_plan = NULL;
  * cdp._lookup_key(tenant text, id_type text, value text,
  *                 OUT tenant_id integer, OUT id_hash bytea)
  * What cdp.lookup needs in one definer call: the tenant's id and the keyed
- * hash of the identifier (NULL when the value is not an identifier).
+ * hash of the identifier (NULL when the value is not an identifier). The
+ * tenant goes through cdp._reader_tenant_id, which refuses (42501) a
+ * tenant the caller has no grant on: otherwise this would be an oracle for
+ * any tenant's keyed hash (a dictionary attack on its emails).
  */
 Datum
 cdp_lookup_key(PG_FUNCTION_ARGS)
@@ -149,7 +152,7 @@ cdp_lookup_key(PG_FUNCTION_ARGS)
 		Oid			argtypes[1] = {TEXTOID};
 		SPIPlanPtr	p = SPI_prepare("SELECT t.tenant_id, t.settings, s.secret FROM cdp.tenants t "
 									"JOIN cdp.tenant_secrets s ON s.tenant_id OPERATOR(pg_catalog.=) t.tenant_id "
-									"WHERE t.name OPERATOR(pg_catalog.=) $1", 1, argtypes);
+									"WHERE t.tenant_id OPERATOR(pg_catalog.=) (SELECT cdp._reader_tenant_id($1))", 1, argtypes);
 
 		if (p == NULL)
 			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));

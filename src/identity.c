@@ -147,20 +147,30 @@ CountOf(Counts *c, const char *id_type)
 	return 0;
 }
 
+/*
+ * Counts only the types the tenant limits: the others can never refuse a
+ * link, and a sender may invent any number of them (context.externalIds).
+ * Dropping a limited type would let a link past its limit, so running out
+ * of room is an error, never silent.
+ */
 static void
-CountAdd(Counts *c, const char *id_type, int n)
+CountAdd(CdpTenant *t, Counts *c, const char *id_type, int n)
 {
+	if (cdp_tenant_limit(t, id_type) <= 0)
+		return;
 	for (int i = 0; i < c->ntypes; i++)
 		if (strcmp(c->id_type[i], id_type) == 0)
 		{
 			c->n[i] += n;
 			return;
 		}
-	if (c->ntypes < MAX_TYPES)
-	{
-		c->id_type[c->ntypes] = id_type;
-		c->n[c->ntypes++] = n;
-	}
+	if (c->ntypes >= MAX_TYPES)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("more than %d identifier types have a limit in identifier_limits", MAX_TYPES),
+				 errhint("Limit fewer identifier types in the tenant's identifier_limits setting.")));
+	c->id_type[c->ntypes] = id_type;
+	c->n[c->ntypes++] = n;
 }
 
 static void
@@ -178,7 +188,7 @@ ProfileCounts(CdpBatch *b, int64 profile_id, Counts *c)
 		bool		isnull;
 		char	   *t = TextDatumGetCString(cdp_plan_value(r, 1, &isnull));
 
-		CountAdd(c, t, (int) DatumGetInt64(cdp_plan_value(r, 2, &isnull)));
+		CountAdd(b->tenant, c, t, (int) DatumGetInt64(cdp_plan_value(r, 2, &isnull)));
 	}
 	cdp_plan_done();
 }
@@ -238,12 +248,16 @@ CompareIdentHash(const void *a, const void *b)
 	return c != 0 ? c : memcmp(x->hash, y->hash, CDP_HASH_LEN);
 }
 
-/* Merges loser into winner (both locked): identifiers, earlier losers, traits, log, hook. */
+/*
+ * Merges loser into winner (both locked): identifiers (logged with the
+ * winner's traits before the merge, see PLAN_REPOINT_AND_LOG), earlier
+ * losers, traits, hook.
+ */
 static void
 Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 {
-	Datum		v[8];
-	char		nulls[8];
+	Datum		v[9];
+	char		nulls[9];
 	bool		isnull;
 	Jsonb	   *l_traits,
 			   *l_times,
@@ -257,8 +271,25 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 
 	v[0] = Int32GetDatum(tid);
 	v[1] = Int64GetDatum(winner);
+	if (cdp_plan_exec(PLAN_GET_TRAITS, v, NULL) == 1)
+	{
+		w_traits = DatumGetJsonbP(cdp_plan_value(0, 1, &isnull));
+		w_times = DatumGetJsonbP(cdp_plan_value(0, 2, &isnull));
+	}
+	cdp_plan_done();
+
+	memset(nulls, ' ', sizeof(nulls));
 	v[2] = Int64GetDatum(loser);
-	cdp_plan_exec(PLAN_REPOINT_IDS, v, NULL);
+	v[3] = CStringGetTextDatum(via->id_type);
+	v[4] = PointerGetDatum(HashDatum(via->hash));
+	v[5] = CStringGetTextDatum(m->message_id);
+	v[6] = Int32GetDatum(b->source_id);
+	v[7] = w_traits ? JsonbPGetDatum(w_traits) : (Datum) 0;
+	nulls[7] = w_traits ? ' ' : 'n';
+	v[8] = w_times ? JsonbPGetDatum(w_times) : (Datum) 0;
+	nulls[8] = w_times ? ' ' : 'n';
+	cdp_plan_exec(PLAN_REPOINT_AND_LOG, v, nulls);
+
 	cdp_plan_exec(PLAN_FLATTEN, v, NULL);
 	if (cdp_plan_exec(PLAN_MARK_MERGED, v, NULL) != 1)
 		elog(ERROR, "profile " INT64_FORMAT " vanished during a merge", loser);
@@ -268,16 +299,6 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 	l_last = DatumGetTimestampTz(cdp_plan_value(0, 4, &isnull));
 	cdp_plan_done();
 
-	if (JB_ROOT_COUNT(l_traits) > 0)
-	{
-		v[1] = Int64GetDatum(winner);
-		if (cdp_plan_exec(PLAN_GET_TRAITS, v, NULL) == 1)
-		{
-			w_traits = DatumGetJsonbP(cdp_plan_value(0, 1, &isnull));
-			w_times = DatumGetJsonbP(cdp_plan_value(0, 2, &isnull));
-		}
-		cdp_plan_done();
-	}
 	/* The loser's traits fill in, or replace older values; on a tie the winner keeps its own. */
 	cdp_traits_merge(w_traits, w_times, l_traits, l_times, NULL, false, &out_traits, &out_times);
 	memset(nulls, ' ', sizeof(nulls));
@@ -290,15 +311,8 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 	v[5] = TimestampTzGetDatum(l_last);
 	cdp_plan_exec(PLAN_SET_TRAITS, v, nulls);
 
-	memset(nulls, ' ', sizeof(nulls));
 	v[1] = Int64GetDatum(winner);
 	v[2] = Int64GetDatum(loser);
-	v[3] = CStringGetTextDatum(via->id_type);
-	v[4] = PointerGetDatum(HashDatum(via->hash));
-	v[5] = CStringGetTextDatum(m->message_id);
-	v[6] = Int32GetDatum(b->source_id);
-	cdp_plan_exec(PLAN_LOG_MERGE, v, nulls);
-
 	cdp_plan_exec(PLAN_AFTER_MERGE, v, NULL);
 	cdp_plan_done();
 }
@@ -331,7 +345,7 @@ NewProfile(CdpBatch *b, CdpMessage *m)
 	int64		id;
 
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
-	v[1] = TimestampTzGetDatum(m->event_time);
+	v[1] = TimestampTzGetDatum(m->seen_time);
 	if (cdp_plan_exec(PLAN_NEW_PROFILE, v, NULL) != 1)
 		elog(ERROR, "could not create a profile");
 	id = DatumGetInt64(cdp_plan_value(0, 1, &isnull));
@@ -440,7 +454,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 	anchor_new = (m->ids[0].profile_id == 0);
 	if (anchor_new)
 	{
-		CountAdd(&group, m->ids[0].id_type, 1);
+		CountAdd(t, &group, m->ids[0].id_type, 1);
 		attach[nattach++] = &m->ids[0];
 	}
 	for (int i = 0; i < nprofs; i++)
@@ -465,7 +479,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 		}
 		if (need_counts)
 			for (int k = 0; k < c.ntypes; k++)
-				CountAdd(&group, c.id_type[k], c.n[k]);
+				CountAdd(t, &group, c.id_type[k], c.n[k]);
 		members[nmembers] = profs[i].id;
 		member_created[nmembers] = profs[i].created_at;
 		nmembers++;
@@ -486,7 +500,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 			nrefusals++;
 			continue;
 		}
-		CountAdd(&group, id->id_type, 1);
+		CountAdd(t, &group, id->id_type, 1);
 		if (nattach < (int) lengthof(attach))
 			attach[nattach++] = id;
 	}

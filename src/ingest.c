@@ -57,6 +57,8 @@ PG_FUNCTION_INFO_V1(cdp_ingest_batch);
 int			cdp_max_payload_bytes = 1024 * 1024;
 int			cdp_max_properties = 1000;
 int			cdp_max_message_id_length = 255;
+int			cdp_max_group_id_length = 1024;
+int			cdp_max_clock_skew = 300;
 int			cdp_max_batch_messages = 100000;
 
 #define MAX_BATCH_RETRIES 10
@@ -104,6 +106,19 @@ cdp_ingest_init(void)
 							NULL,
 							&cdp_max_message_id_length,
 							255, 16, 4096,
+							PGC_USERSET, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("cdp.max_clock_skew",
+							"How far ahead of the time received an event time counts for traits and last_seen_at.",
+							"A later event time (a sender's wrong clock) counts as received_at plus this; the event keeps its own time.",
+							&cdp_max_clock_skew,
+							300, 0, 86400,
+							PGC_USERSET, GUC_UNIT_S, NULL, NULL, NULL);
+	/* groupId is a key of cdp.groups: a B-tree entry must fit in a third of a page. */
+	DefineCustomIntVariable("cdp.max_group_id_length",
+							"Longest accepted groupId, in bytes.",
+							"A longer groupId is rejected with SQLSTATE 22001.",
+							&cdp_max_group_id_length,
+							1024, 16, 2000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
 	DefineCustomIntVariable("cdp.max_batch_messages",
 							"Most messages accepted in one cdp.ingest_batch call.",
@@ -313,15 +328,15 @@ ProfileTraits(CdpCall *call, CdpMessage *m, int64 profile)
 		}
 		cdp_plan_done();
 	}
-	cdp_traits_merge(traits, times, m->traits, NULL, cdp_time_key(m->event_time), true,
+	cdp_traits_merge(traits, times, m->traits, NULL, cdp_time_key(m->seen_time), true,
 					 &out_traits, &out_times);
 	memset(nulls, ' ', sizeof(nulls));
 	v[2] = out_traits ? JsonbPGetDatum(out_traits) : (Datum) 0;
 	nulls[2] = out_traits ? ' ' : 'n';
 	v[3] = out_times ? JsonbPGetDatum(out_times) : (Datum) 0;
 	nulls[3] = out_times ? ' ' : 'n';
-	v[4] = TimestampTzGetDatum(m->event_time);
-	v[5] = TimestampTzGetDatum(m->event_time);
+	v[4] = TimestampTzGetDatum(m->seen_time);
+	v[5] = TimestampTzGetDatum(m->seen_time);
 	cdp_plan_exec(PLAN_SET_TRAITS, v, nulls);
 }
 
@@ -334,7 +349,7 @@ GroupTraits(CdpCall *call, CdpMessage *m)
 	Jsonb	   *empty = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{}")));
 	Jsonb	   *traits,
 			   *times;
-	char	   *key = cdp_time_key(m->event_time);
+	char	   *key = cdp_time_key(m->seen_time);
 
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = CStringGetTextDatum(m->group_id);
@@ -430,20 +445,114 @@ StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	cdp_plan_exec(PLAN_EVENT, v, nulls);
 }
 
-/* Claims the messageId and stores the event in one statement; false for a duplicate. */
+/*
+ * Profiles whose last_seen_at this backend checked (or wrote) through the
+ * one-statement path, and the time it used: within SEEN_WINDOW of it, the
+ * next event of the profile skips the check (an UPDATE of cdp.profiles in
+ * the statement costs about half again as much as the statement without).
+ * The stored last_seen_at is then at most CDP_SEEN_GRANULARITY + SEEN_WINDOW
+ * (one hour) behind, even if the checking transaction rolled back: after
+ * the window the check runs again. Bounded: emptied when full.
+ */
+#define SEEN_WINDOW (30 * 60 * USECS_PER_SEC)
+#define SEEN_CACHE_MAX 16384
+
+typedef struct SeenKey
+{
+	int64		profile_id;
+	int32		tenant_id;
+	int32		pad;			/* zeroed: the key is hashed as bytes */
+} SeenKey;
+
+typedef struct SeenEntry
+{
+	SeenKey		key;
+	TimestampTz checked;
+} SeenEntry;
+
+static HTAB *seen_cache = NULL;
+
+static SeenKey
+MakeSeenKey(int32 tenant_id, int64 profile_id)
+{
+	SeenKey		k;
+
+	memset(&k, 0, sizeof(k));
+	k.tenant_id = tenant_id;
+	k.profile_id = profile_id;
+	return k;
+}
+
+static bool
+SeenRecently(int32 tenant_id, int64 profile_id, TimestampTz t)
+{
+	SeenKey		k = MakeSeenKey(tenant_id, profile_id);
+	SeenEntry  *e;
+
+	if (seen_cache == NULL)
+		return false;
+	e = hash_search(seen_cache, &k, HASH_FIND, NULL);
+	return e != NULL && t >= e->checked - SEEN_WINDOW && t <= e->checked + SEEN_WINDOW;
+}
+
+static void
+SeenChecked(int32 tenant_id, int64 profile_id, TimestampTz t)
+{
+	SeenKey		k = MakeSeenKey(tenant_id, profile_id);
+	SeenEntry  *e;
+
+	if (seen_cache != NULL && hash_get_num_entries(seen_cache) >= SEEN_CACHE_MAX)
+	{
+		hash_destroy(seen_cache);
+		seen_cache = NULL;
+	}
+	if (seen_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(SeenKey);
+		ctl.entrysize = sizeof(SeenEntry);
+		ctl.hcxt = TopMemoryContext;
+		seen_cache = hash_create("cdp last_seen checks", 256, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+	}
+	e = hash_search(seen_cache, &k, HASH_ENTER, NULL);
+	e->checked = t;
+}
+
+/*
+ * Claims the messageId and stores the event in one statement (which also
+ * keeps last_seen_at current, unless checked lately); false for a duplicate.
+ */
 static bool
 DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 {
-	Datum		v[17];
-	char		nulls[17];
+	Datum		v[18];
+	char		nulls[18];
 	bool		stored;
+	int32		tid = call->batch.tenant->tenant_id;
+	bool		check_seen = !SeenRecently(tid, profile, m->seen_time);
 
 	memset(nulls, ' ', sizeof(nulls));
 	EventValues(call, m, profile, event_id, v, nulls);
 	v[16] = TimestampTzGetDatum(call->batch.received_at - call->batch.tenant->dedupe_window);
-	stored = cdp_plan_exec(PLAN_DEDUPE_AND_EVENT, v, nulls) == 1;
+	v[17] = TimestampTzGetDatum(m->seen_time);
+	stored = cdp_plan_exec(check_seen ? PLAN_DEDUPE_EVENT_SEEN : PLAN_DEDUPE_AND_EVENT, v, nulls) == 1;
 	cdp_plan_done();
+	if (stored && check_seen)
+		SeenChecked(tid, profile, m->seen_time);
 	return stored;
+}
+
+/* Keeps the profile's last_seen_at (and first_seen_at) current; see PLAN_SEEN. */
+static void
+Seen(CdpCall *call, CdpMessage *m, int64 profile)
+{
+	Datum		v[3];
+
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = Int64GetDatum(profile);
+	v[2] = TimestampTzGetDatum(m->seen_time);
+	cdp_plan_exec(PLAN_SEEN, v, NULL);
 }
 
 static int64
@@ -540,9 +649,13 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 
 	profile = cdp_identity_resolve(&call->batch, &m, NeedsLock(&m));
 	if (strcmp(m.type, "identify") == 0)
-		ProfileTraits(call, &m, profile);
-	else if (strcmp(m.type, "group") == 0)
-		GroupTraits(call, &m);
+		ProfileTraits(call, &m, profile);	/* also sets last_seen_at */
+	else
+	{
+		if (strcmp(m.type, "group") == 0)
+			GroupTraits(call, &m);
+		Seen(call, &m, profile);
+	}
 	if (m.consent)
 		Consent(call, &m, profile);
 	StoreEvent(call, &m, profile, event_id);
@@ -676,6 +789,33 @@ BulkOriginals(CdpCall *call, Pending **dups, int nd)
 			x->event_id = DatumGetInt64(e);
 	}
 	cdp_plan_done();
+}
+
+/* last_seen_at / first_seen_at of the chunk's profiles, once per profile (see PLAN_BULK_SEEN). */
+static void
+BulkSeen(CdpCall *call, Pending *p, int np)
+{
+	Datum	   *ids = palloc(sizeof(Datum) * np);
+	Datum	   *times = palloc(sizeof(Datum) * np);
+	Datum		v[3];
+	int			n = 0;
+
+	for (int i = 0; i < np; i++)
+	{
+		CdpResult  *r = &call->results[p[i].index];
+
+		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
+			continue;
+		ids[n] = Int64GetDatum(r->profile_id);
+		times[n] = TimestampTzGetDatum(p[i].m.seen_time);
+		n++;
+	}
+	if (n == 0)
+		return;
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = PointerGetDatum(MakeArray(ids, NULL, n, INT8OID));
+	v[2] = PointerGetDatum(MakeArray(times, NULL, n, TIMESTAMPTZOID));
+	cdp_plan_exec(PLAN_BULK_SEEN, v, NULL);
 }
 
 /* Inserts the events of a chunk in one statement. */
@@ -818,6 +958,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 		r->event_id = x->event_id;
 		CHECK_FOR_INTERRUPTS();
 	}
+	BulkSeen(call, p, np);
 	BulkEvents(call, p, np);
 }
 

@@ -8,6 +8,7 @@
 extern int	cdp_max_payload_bytes;
 extern int	cdp_max_properties;
 extern int	cdp_max_message_id_length;
+extern int	cdp_max_group_id_length;
 extern int	cdp_max_batch_messages;
 
 #endif							/* CDP_INGEST_H */

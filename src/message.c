@@ -170,6 +170,7 @@ EventTime(CdpMessage *m, CdpBatch *batch)
 	if (!cdp_time_in_range(m->event_time))
 		return Reject(m, ERRCODE_DATETIME_FIELD_OVERFLOW,
 					  pstrdup("event time computed from receivedAt - (sentAt - originalTimestamp) is outside the accepted range (1970-01-01 to 9999-12-31)"));
+	m->seen_time = Min(m->event_time, batch->received_at + (TimestampTz) cdp_max_clock_skew * USECS_PER_SEC);
 	return true;
 }
 
@@ -401,6 +402,15 @@ TypeAndFields(CdpMessage *m)
 	if (!IdField(m, "userId", &m->user_id) || !IdField(m, "anonymousId", &m->anonymous_id) ||
 		!IdField(m, "groupId", &m->group_id) || !IdField(m, "previousId", &m->previous_id))
 		return false;
+	/*
+	 * groupId is stored in an index (cdp.groups' key): a value too long for
+	 * it is this message's fault, found here rather than as an index error
+	 * that would make a whole batch replay message by message.
+	 */
+	if (m->group_id && strlen(m->group_id) > (size_t) cdp_max_group_id_length)
+		return Reject(m, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
+					  psprintf("groupId is %zu bytes, longer than cdp.max_group_id_length (%d)",
+							   strlen(m->group_id), cdp_max_group_id_length));
 
 	if (strcmp(m->type, "track") == 0)
 	{

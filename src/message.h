@@ -14,6 +14,9 @@
 #include "probe.h"
 #include "tenant.h"
 
+/* How far ahead of the time received an event time may count for traits and last_seen_at (seconds). */
+extern int	cdp_max_clock_skew;
+
 /* Per-call state shared by every message of a batch. */
 typedef struct CdpBatch
 {
@@ -46,6 +49,13 @@ typedef struct CdpMessage
 	char	   *message_id;
 	bool		message_id_generated;
 	TimestampTz event_time;
+	/*
+	 * The time used for trait ordering, first/last_seen_at and group traits:
+	 * event_time capped at received_at + cdp.max_clock_skew, so that one
+	 * message from the future (9999-01-01) cannot freeze a profile's traits
+	 * or keep it "active" for ever. The event itself keeps event_time.
+	 */
+	TimestampTz seen_time;
 	char	   *event_name;
 	char	   *user_id;
 	char	   *anonymous_id;

@@ -14,7 +14,10 @@
 
 #include "plans.h"
 
-#define MAX_ARGS 17
+#define MAX_ARGS 18
+
+/* See PLAN_SEEN. */
+#define CDP_SEEN_GRANULARITY "interval '30 minutes'"
 
 typedef struct PlanDef
 {
@@ -60,9 +63,20 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	[PLAN_COUNT_TYPES] = {
 		"SELECT id_type, count(*) FROM cdp.identifiers WHERE tenant_id = $1 AND profile_id = $2 GROUP BY id_type",
 		2, {INT4OID, INT8OID}},
-	[PLAN_REPOINT_IDS] = {
-		"UPDATE cdp.identifiers SET profile_id = $2 WHERE tenant_id = $1 AND profile_id = $3",
-		3, {INT4OID, INT8OID, INT8OID}},
+	/*
+	 * A merge moves the loser's identifiers to the winner and logs, in the
+	 * same statement, which ones moved and the winner's traits before the
+	 * merge: what an undo needs (the loser keeps its own traits).
+	 */
+	[PLAN_REPOINT_AND_LOG] = {
+		"WITH moved AS (UPDATE cdp.identifiers SET profile_id = $2 WHERE tenant_id = $1 AND profile_id = $3 "
+		"RETURNING id_type, id_hash) "
+		"INSERT INTO cdp.merges (tenant_id, winner_id, loser_id, trigger_id_type, trigger_id_hash, message_id, source_id, "
+		"moved_id_types, moved_id_hashes, winner_traits, winner_trait_times) "
+		"SELECT $1, $2, $3, $4, $5, $6, $7, "
+		"coalesce(array_agg(id_type ORDER BY id_type, id_hash), '{}'), "
+		"coalesce(array_agg(id_hash ORDER BY id_type, id_hash), '{}'), $8, $9 FROM moved",
+		9, {INT4OID, INT8OID, INT8OID, TEXTOID, BYTEAOID, TEXTOID, INT4OID, JSONBOID, JSONBOID}},
 	[PLAN_FLATTEN] = {
 		"UPDATE cdp.profiles SET merged_into = $2, updated_at = now() WHERE tenant_id = $1 AND merged_into = $3",
 		3, {INT4OID, INT8OID, INT8OID}},
@@ -78,10 +92,6 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"first_seen_at = least(first_seen_at, $5), last_seen_at = greatest(last_seen_at, $6), updated_at = now() "
 		"WHERE tenant_id = $1 AND profile_id = $2",
 		6, {INT4OID, INT8OID, JSONBOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
-	[PLAN_LOG_MERGE] = {
-		"INSERT INTO cdp.merges (tenant_id, winner_id, loser_id, trigger_id_type, trigger_id_hash, message_id, source_id) "
-		"VALUES ($1, $2, $3, $4, $5, $6, $7)",
-		7, {INT4OID, INT8OID, INT8OID, TEXTOID, BYTEAOID, TEXTOID, INT4OID}},
 	[PLAN_REFUSED] = {
 		"INSERT INTO cdp.refused_links (tenant_id, profile_id, other_profile_id, id_type, id_hash, reason, message_id, source_id) "
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -121,10 +131,30 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	[PLAN_CONSENT] = {
 		"SELECT cdp._record_message_consent($1, $2, $3, $4, $5, $6)",
 		6, {INT4OID, INT8OID, INT4OID, JSONBOID, TIMESTAMPTZOID, TEXTOID}},
+	/*
+	 * last_seen_at / first_seen_at of the profile of an accepted event.
+	 * Written only when they move by more than CDP_SEEN_GRANULARITY (30
+	 * minutes; inactive-profile retention counts in days), so that a steady
+	 * stream of events of one person does not rewrite its row each time.
+	 * The one-statement path also skips the check for a profile this
+	 * backend checked within another 30 minutes (ingest.c SeenRecently):
+	 * last_seen_at lags the latest event by at most an hour.
+	 */
 	[PLAN_SEEN] = {
 		"UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $3), first_seen_at = least(first_seen_at, $3) "
-		"WHERE tenant_id = $1 AND profile_id = $2",
+		"WHERE tenant_id = $1 AND profile_id = $2 "
+		"AND (last_seen_at < $3 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $3)",
 		3, {INT4OID, INT8OID, TIMESTAMPTZOID}},
+	/* The same for a chunk of a batch: once per profile. */
+	[PLAN_BULK_SEEN] = {
+		"UPDATE cdp.profiles p SET last_seen_at = greatest(p.last_seen_at, u.l), first_seen_at = least(p.first_seen_at, u.f) "
+		/* A profile merged later in the chunk: its canonical profile. */
+		"FROM (SELECT coalesce(q.merged_into, q.profile_id) AS id, min(x.t) AS f, max(x.t) AS l "
+		"FROM unnest($2::int8[], $3::timestamptz[]) AS x(id, t) "
+		"JOIN cdp.profiles q ON q.tenant_id = $1 AND q.profile_id = x.id GROUP BY 1) u "
+		"WHERE p.tenant_id = $1 AND p.profile_id = u.id "
+		"AND (p.last_seen_at < u.l - " CDP_SEEN_GRANULARITY " OR p.first_seen_at > u.f)",
+		3, {INT4OID, INT8ARR, TIMESTAMPTZARR}},
 	/* Batches: one statement per chunk of messages instead of one per message. */
 	[PLAN_BULK_DEDUPE] = {
 		"INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
@@ -134,17 +164,29 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"WHERE m.received_at < $6 RETURNING m.message_id",
 		6, {INT4OID, TIMESTAMPTZOID, TEXTARR, TIMESTAMPTZARR, INT8ARR, TIMESTAMPTZOID}},
 	/* One message whose profile is already known: claim its messageId and store it in one statement. */
-	[PLAN_DEDUPE_AND_EVENT] = {
-		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "
-		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE "
-		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id "
+#define DEDUPE_CTE \
+		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) " \
+		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE " \
+		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id " \
 		"WHERE m.received_at < $17 RETURNING 1) "
-		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, "
-		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
-		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) "
-		"RETURNING 1",
+#define EVENT_IF_CLAIMED \
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
+		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) " \
+		"RETURNING 1"
+	[PLAN_DEDUPE_AND_EVENT] = {
+		DEDUPE_CTE EVENT_IF_CLAIMED,
 		17, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID}},
+	/* The same, and last_seen_at in the same statement (see PLAN_SEEN; rarely writes). */
+	[PLAN_DEDUPE_EVENT_SEEN] = {
+		DEDUPE_CTE
+		", s AS (UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $18), "
+		"first_seen_at = least(first_seen_at, $18) WHERE tenant_id = $1 AND profile_id = $4 "
+		"AND (last_seen_at < $18 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $18) AND EXISTS (SELECT 1 FROM d)) "
+		EVENT_IF_CLAIMED,
+		18, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID}},
 	[PLAN_BULK_ORIGINALS] = {
 		"SELECT message_id, event_id FROM cdp.message_ids WHERE tenant_id = $1 AND message_id = ANY ($2::text[])",
 		2, {INT4OID, TEXTARR}},

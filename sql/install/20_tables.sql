@@ -99,12 +99,18 @@ CREATE TABLE cdp.merges (
   message_id       text,
   source_id        integer,
   merged_at        timestamptz NOT NULL DEFAULT pg_catalog.now(),
+  -- what an undo needs: the identifiers moved from the loser (parallel
+  -- arrays) and the winner's traits before the merge (the loser keeps its own)
+  moved_id_types   text[],
+  moved_id_hashes  bytea[],
+  winner_traits    jsonb,
+  winner_trait_times jsonb,
   PRIMARY KEY (tenant_id, merge_id)
 );
 CREATE INDEX merges_winner_idx ON cdp.merges (tenant_id, winner_id);
 CREATE INDEX merges_loser_idx ON cdp.merges (tenant_id, loser_id);
 COMMENT ON TABLE cdp.merges IS
-  'cdp: every profile merge with its cause (the identifier and message that linked the two), so it can be explained and undone.';
+  'cdp: every profile merge with its cause (the identifier and message that linked the two), the identifiers it moved from the loser (moved_id_types/moved_id_hashes, parallel arrays) and the winner''s traits and trait_times before it, so it can be explained and undone.';
 
 CREATE TABLE cdp.refused_links (
   tenant_id        integer NOT NULL,

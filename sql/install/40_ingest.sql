@@ -50,20 +50,34 @@ COMMENT ON FUNCTION cdp.ingest_batch(text, jsonb) IS
 
 -- Helpers for the reading functions, which run with the caller's rights (so
 -- row-level security applies to what they return) but need the tenant id
--- and the keyed hash, which only the owner can compute.
+-- and the keyed hash, which only the owner can compute. The tenant is
+-- resolved only for a caller with a grant on it (any purpose) or an
+-- administrator; everyone else gets the 42501 of cdp._authorized_tenant
+-- (65_access.sql, called at run time), the same for a tenant that does not
+-- exist, so that neither the keyed hash nor tenant names can be probed.
 CREATE FUNCTION cdp._reader_tenant_id(tenant text) RETURNS integer
-LANGUAGE sql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT cdp._tenant_id(tenant) $$;
+AS $$
+DECLARE
+  tid integer;
+BEGIN
+  IF tenant IS NULL THEN
+    RAISE EXCEPTION 'tenant must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+  END IF;
+  SELECT t.tenant_id INTO tid FROM cdp.tenants t WHERE t.name OPERATOR(pg_catalog.=) tenant;
+  IF tid IS NOT NULL AND EXISTS (
+       SELECT 1 FROM cdp.access_grants g
+        WHERE g.tenant_id OPERATOR(pg_catalog.=) tid
+          AND pg_catalog.pg_has_role(cdp._caller(), g.role_id, 'USAGE')) THEN
+    RETURN tid;
+  END IF;
+  -- Administrators: the id, or 42704 for an unknown tenant; anyone else: 42501.
+  RETURN cdp._authorized_tenant(tenant, 'read');
+END
+$$;
 COMMENT ON FUNCTION cdp._reader_tenant_id(text) IS
-  'cdp internal: cdp._tenant_id for roles that read (the id of a tenant by name; 22004 for NULL, 42704 if unknown).';
-
-CREATE FUNCTION cdp._reader_hash(tenant_id integer, id_type text, value text) RETURNS bytea
-LANGUAGE sql STABLE SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT cdp._identifier_hash(tenant_id, id_type, value) $$;
-COMMENT ON FUNCTION cdp._reader_hash(integer, text, text) IS
-  'cdp internal: cdp._identifier_hash for the reading functions (the hash alone reveals nothing without rows the caller may see).';
+  'cdp internal: the id of a tenant the calling role may read (a grant on it, any purpose, or cdp_admin); 22004 for NULL, 42501 for a tenant it may not read or that does not exist (administrators: 42704 if unknown).';
 
 CREATE FUNCTION cdp._lookup_key(tenant text, id_type text, value text, OUT tenant_id integer, OUT id_hash bytea)
 RETURNS record
@@ -71,13 +85,14 @@ LANGUAGE c STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS 'MODULE_PATHNAME', 'cdp_lookup_key';
 COMMENT ON FUNCTION cdp._lookup_key(text, text, text) IS
-  'cdp internal: for cdp.lookup, in one definer call, the tenant id and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
+  'cdp internal: for cdp.lookup, in one definer call, the tenant id (through cdp._reader_tenant_id: only a tenant the caller may read) and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, tenant not readable or unknown 42501 (administrators: unknown 42704), bad id_type 22023.';
 
 -- Invoker rights, so that row-level security applies to the caller; plpgsql
 -- keeps its plans for the session. Everything is schema-qualified.
 CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
 RETURNS bigint
 LANGUAGE plpgsql STABLE SECURITY INVOKER
+SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   k record;
@@ -97,7 +112,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
-  'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, unknown tenant 42704, bad id_type 22023.';
+  'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704), bad id_type 22023.';
 
 CREATE FUNCTION cdp.profile(tenant text, profile_id bigint)
 RETURNS jsonb
@@ -108,6 +123,8 @@ DECLARE
   tid integer := cdp._reader_tenant_id(tenant);
   canonical bigint;
   p cdp.profiles;
+  pii boolean;
+  show_hash boolean;
 BEGIN
   IF profile_id IS NULL THEN
     RAISE EXCEPTION 'profile_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -123,11 +140,17 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
+  -- As the views (70_views.sql) do: PII trait keys masked without see_pii.
+  pii := coalesce(tid OPERATOR(pg_catalog.=) ANY (cdp._pii_tenants()), false);
+  -- Identifier hashes only for administrators and compliance: readers and
+  -- writers get the types alone.
+  show_hash := pg_catalog.pg_has_role(CURRENT_USER, 'cdp_admin', 'USAGE')
+               OR pg_catalog.pg_has_role(CURRENT_USER, 'cdp_compliance', 'USAGE');
   RETURN pg_catalog.jsonb_build_object(
     'profile_id', p.profile_id,
     'requested_profile_id', profile.profile_id,
-    'traits', p.traits,
-    'trait_times', p.trait_times,
+    'traits', CASE WHEN pii THEN p.traits ELSE p.traits OPERATOR(pg_catalog.-) cdp._pii_keys() END,
+    'trait_times', CASE WHEN pii THEN p.trait_times ELSE p.trait_times OPERATOR(pg_catalog.-) cdp._pii_keys() END,
     'first_seen_at', p.first_seen_at,
     'last_seen_at', p.last_seen_at,
     'created_at', p.created_at,
@@ -138,7 +161,7 @@ BEGIN
        WHERE m.tenant_id OPERATOR(pg_catalog.=) tid AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id), '[]'),
     'identifiers', coalesce((
       SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'id_type', i.id_type, 'id_hash', pg_catalog.encode(i.id_hash, 'hex'),
+               'id_type', i.id_type, 'id_hash', CASE WHEN show_hash THEN pg_catalog.encode(i.id_hash, 'hex') END,
                'first_seen_at', i.first_seen_at) ORDER BY i.id_type, i.id_hash)
         FROM cdp.identifiers i
        WHERE i.tenant_id OPERATOR(pg_catalog.=) tid AND i.profile_id OPERATOR(pg_catalog.=) p.profile_id), '[]'),
@@ -154,9 +177,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.profile(text, bigint) IS
-  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times, identifiers (type and hash), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, unknown tenant 42704.';
+  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times (PII keys masked, as in the views, for a caller without see_pii), identifiers (type; the hash only for administrators and compliance), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704).';
 
 GRANT EXECUTE ON FUNCTION cdp.ingest(text, jsonb), cdp.ingest_batch(text, jsonb) TO cdp_writer;
 GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint), cdp._lookup_key(text, text, text),
-                          cdp._reader_tenant_id(text), cdp._reader_hash(integer, text, text)
+                          cdp._reader_tenant_id(text)
   TO cdp_reader, cdp_writer, cdp_compliance, cdp_admin;
