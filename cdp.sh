@@ -18,7 +18,7 @@ PGBIN=${CDP_PGBIN:-/usr/lib/postgresql/$PGVER/bin}
 DEMO_PORT=${CDP_DEMO_PORT:-5433}
 DEMO_DB=${CDP_DEMO_DB:-cdp}
 PACKAGES=(postgresql-$PGVER postgresql-server-dev-$PGVER postgresql-$PGVER-partman postgresql-$PGVER-pgtap
-          libtap-parser-sourcehandler-pgtap-perl make gcc rsync util-linux procps)
+          libtap-parser-sourcehandler-pgtap-perl build-essential rsync util-linux procps)
 
 say() { printf '==> %s\n' "$*"; }
 die() { printf 'cdp.sh: %s\n' "$*" >&2; exit 1; }
