@@ -23,30 +23,38 @@ $$;
 COMMENT ON FUNCTION cdp._audit(integer, text, jsonb) IS
   'cdp internal: appends one row to cdp.audit_log (tenant 0 = system). Callers pass arguments without raw PII.';
 
--- The audit log is append-only: no UPDATE, and DELETE only by the retention
--- job, which sets cdp.audit_purge for its own transaction.
-CREATE FUNCTION cdp._audit_log_guard() RETURNS trigger
+-- Append-only tables (the audit log here, the consent ledger later) share
+-- one guard: no UPDATE or TRUNCATE, and DELETE only in a transaction that set
+-- the purge setting named by the trigger's first argument (retention and
+-- erasure do, for their own transaction). Arguments: purge setting, what the
+-- rows are (for DETAIL), HINT.
+CREATE FUNCTION cdp._append_only_guard() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  IF TG_OP = 'DELETE' AND pg_catalog.current_setting('cdp.audit_purge', true) = 'on' THEN
+  IF TG_OP = 'DELETE' AND pg_catalog.current_setting(TG_ARGV[0], true) = 'on' THEN
     RETURN OLD;
   END IF;
-  RAISE EXCEPTION 'cdp.audit_log is append-only'
+  RAISE EXCEPTION '%.% is append-only', TG_TABLE_SCHEMA, TG_TABLE_NAME
     USING ERRCODE = 'insufficient_privilege',
-          DETAIL = pg_catalog.format('%s of audit entries is not allowed.', TG_OP),
-          HINT = 'Old entries are removed by the audit retention job (cdp.set_retention(tenant, ''audit'', ...)).';
+          DETAIL = pg_catalog.format('%s of %s is not allowed.', TG_OP, TG_ARGV[1]),
+          HINT = TG_ARGV[2];
 END
 $$;
-COMMENT ON FUNCTION cdp._audit_log_guard() IS 'cdp internal: keeps cdp.audit_log append-only.';
+COMMENT ON FUNCTION cdp._append_only_guard() IS
+  'cdp internal: keeps a table append-only (trigger arguments: purge setting, what the rows are, hint).';
 
 CREATE TRIGGER audit_log_append_only
   BEFORE UPDATE OR DELETE ON cdp.audit_log
-  FOR EACH ROW EXECUTE FUNCTION cdp._audit_log_guard();
+  FOR EACH ROW EXECUTE FUNCTION cdp._append_only_guard(
+    'cdp.audit_purge', 'audit entries',
+    'Old entries are removed by the audit retention job (cdp.set_retention(tenant, ''audit'', ...)).');
 CREATE TRIGGER audit_log_no_truncate
   BEFORE TRUNCATE ON cdp.audit_log
-  FOR EACH STATEMENT EXECUTE FUNCTION cdp._audit_log_guard();
+  FOR EACH STATEMENT EXECUTE FUNCTION cdp._append_only_guard(
+    'cdp.audit_purge', 'audit entries',
+    'Old entries are removed by the audit retention job (cdp.set_retention(tenant, ''audit'', ...)).');
 
 -- Resolve a tenant name to its id, with the errors every API function shares.
 CREATE FUNCTION cdp._tenant_id(p_tenant text) RETURNS integer

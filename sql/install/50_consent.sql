@@ -58,28 +58,16 @@ COMMENT ON FUNCTION cdp._person_profiles(integer, bigint) IS
 -- one. DELETE is reserved to erasure and retention (cdp._purge_profiles),
 -- which set cdp_purge.consent_ledger for their own transaction (the cdp.
 -- prefix is reserved by the library for its GUCs).
-CREATE FUNCTION cdp._consent_ledger_guard() RETURNS trigger
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  IF TG_OP = 'DELETE' AND pg_catalog.current_setting('cdp_purge.consent_ledger', true) = 'on' THEN
-    RETURN OLD;
-  END IF;
-  RAISE EXCEPTION 'cdp.consent_ledger is append-only'
-    USING ERRCODE = 'insufficient_privilege',
-          DETAIL = pg_catalog.format('%s of consent decisions is not allowed.', TG_OP),
-          HINT = 'Record a new decision with cdp.set_consent; erasure removes a person''s decisions.';
-END
-$$;
-COMMENT ON FUNCTION cdp._consent_ledger_guard() IS 'cdp internal: keeps cdp.consent_ledger append-only.';
-
 CREATE TRIGGER consent_ledger_append_only
   BEFORE UPDATE OR DELETE ON cdp.consent_ledger
-  FOR EACH ROW EXECUTE FUNCTION cdp._consent_ledger_guard();
+  FOR EACH ROW EXECUTE FUNCTION cdp._append_only_guard(
+    'cdp_purge.consent_ledger', 'consent decisions',
+    'Record a new decision with cdp.set_consent; erasure removes a person''s decisions.');
 CREATE TRIGGER consent_ledger_no_truncate
   BEFORE TRUNCATE ON cdp.consent_ledger
-  FOR EACH STATEMENT EXECUTE FUNCTION cdp._consent_ledger_guard();
+  FOR EACH STATEMENT EXECUTE FUNCTION cdp._append_only_guard(
+    'cdp_purge.consent_ledger', 'consent decisions',
+    'Record a new decision with cdp.set_consent; erasure removes a person''s decisions.');
 
 -- A new ledger row becomes the current decision of every profile of its
 -- person unless a later decision is already current: "later" is recorded_at,
