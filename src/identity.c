@@ -20,7 +20,12 @@
  *    resolve again, now seeing its profile (an empty profile we created
  *    for the attempt is deleted);
  *  - the loop is bounded; whatever deadlock remains possible between
- *    concurrent multi-message batches is retried by the caller (ingest.c).
+ *    concurrent multi-message batches is retried by the caller (ingest.c);
+ *  - a message of a known person that changes nothing locks no row: it
+ *    takes the profile's private event lock in share mode (locks.c; past a
+ *    budget per transaction, one lock for all of the tenant's profiles), so
+ *    that the inactive-profile purge cannot delete the profile under the
+ *    event being stored.
  */
 #include "postgres.h"
 
@@ -32,6 +37,7 @@
 #include "utils/timestamp.h"
 
 #include "identity.h"
+#include "locks.h"
 #include "normalize.h"
 #include "plans.h"
 #include "traits.h"
@@ -431,8 +437,9 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 		for (int i = 0; i < m->nids; i++)
 			if (m->ids[i].profile_id == 0)
 				all_known = false;
+		/* No row lock: the profile's event lock instead (inactive-profile purge). */
 		if (all_known)
-			return profs[0].id;
+			return cdp_lock_profile_for_event(t->tenant_id, profs[0].id) ? profs[0].id : 0;
 	}
 
 	/* Lock every profile involved, in profile_id order (no lock-order deadlocks). */
@@ -584,6 +591,9 @@ cdp_identity_peek(CdpBatch *b, CdpMessage *m)
 			return 0;
 		profile = m->ids[i].profile_id;
 	}
+	/* The event is stored without a row lock: see cdp_lock_profile_for_event. */
+	if (profile != 0 && !cdp_lock_profile_for_event(b->tenant->tenant_id, profile))
+		return 0;
 	return profile;
 }
 

@@ -45,6 +45,7 @@
 #include "identity.h"
 #include "ingest.h"
 #include "jsonutil.h"
+#include "locks.h"
 #include "message.h"
 #include "plans.h"
 #include "tenant.h"
@@ -1118,6 +1119,8 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	call->batch.tenant->hmac = pg_hmac_create(PG_SHA256);
 	if (call->batch.tenant->hmac == NULL)
 		ereport(ERROR, (errcode(ERRCODE_OUT_OF_MEMORY), errmsg("out of memory")));
+	/* Before reading suppressions: wait while an erasure of the tenant runs. */
+	cdp_lock_tenant_for_ingest(call->batch.tenant->tenant_id);
 	cdp_probe_open(&call->batch.probe);
 	/* Suppressions can appear at any time (an erasure): checked on every call. */
 	cdp_probe_refresh(&call->batch.probe);

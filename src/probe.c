@@ -14,6 +14,7 @@
 #include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/tuptable.h"
 #include "storage/lmgr.h"
@@ -44,6 +45,7 @@ cdp_probe_open(CdpProbe *p)
 
 	p->owner = CurrentResourceOwner;
 	p->snapshot = NULL;
+	p->latest = NULL;
 
 	p->identifiers = OpenByName(nsp, "identifiers", false);
 	p->identifiers_pkey = OpenByName(nsp, "identifiers_pkey", true);
@@ -56,7 +58,16 @@ cdp_probe_refresh(CdpProbe *p)
 {
 	if (p->snapshot)
 		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
+	if (p->latest)
+		UnregisterSnapshotFromOwner(p->latest, p->owner);
 	p->snapshot = RegisterSnapshotOnOwner(GetTransactionSnapshot(), p->owner);
+	/*
+	 * REPEATABLE READ and SERIALIZABLE: the transaction snapshot may predate
+	 * an erasure that committed since (or that the call's erasure lock waited
+	 * for). The suppression list is read as it is now, so that a message of
+	 * an erased person is suppressed at any isolation level.
+	 */
+	p->latest = IsolationUsesXactSnapshot() ? RegisterSnapshotOnOwner(GetLatestSnapshot(), p->owner) : NULL;
 }
 
 void
@@ -64,6 +75,8 @@ cdp_probe_close(CdpProbe *p)
 {
 	if (p->snapshot)
 		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
+	if (p->latest)
+		UnregisterSnapshotFromOwner(p->latest, p->owner);
 	if (p->identifiers_pkey)
 	{
 		index_close(p->identifiers_pkey, NoLock);
@@ -120,6 +133,13 @@ Probe(Snapshot p_snapshot, Relation heap, Relation index, int32 tenant_id, const
 	return found;
 }
 
+/* The snapshot suppressions are read with: see cdp_probe_refresh. */
+static Snapshot
+SuppressionSnapshot(CdpProbe *p)
+{
+	return p->latest ? p->latest : p->snapshot;
+}
+
 int64
 cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
@@ -140,7 +160,9 @@ cdp_probe_any_suppression(CdpProbe *p, int32 tenant_id)
 
 	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   p->suppressions_pkey->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
-	scan = index_beginscan(p->suppressions, p->suppressions_pkey, p->snapshot, 1, 0);
+	if (p->snapshot == NULL)
+		elog(ERROR, "cdp_probe_refresh was not called");
+	scan = index_beginscan(p->suppressions, p->suppressions_pkey, SuppressionSnapshot(p), 1, 0);
 	index_rescan(scan, skey, 1, NULL, 0);
 	found = index_getnext_tid(scan, ForwardScanDirection) != NULL;
 	index_endscan(scan);
@@ -150,5 +172,5 @@ cdp_probe_any_suppression(CdpProbe *p, int32 tenant_id)
 bool
 cdp_probe_suppressed(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
-	return Probe(p->snapshot, p->suppressions, p->suppressions_pkey, tenant_id, id_type, hash, 0, NULL);
+	return Probe(SuppressionSnapshot(p), p->suppressions, p->suppressions_pkey, tenant_id, id_type, hash, 0, NULL);
 }

@@ -20,6 +20,7 @@ typedef struct CdpProbe
 	Relation	suppressions;
 	Relation	suppressions_pkey;
 	Snapshot	snapshot;		/* taken by cdp_probe_refresh */
+	Snapshot	latest;			/* suppressions, REPEATABLE READ and up */
 	ResourceOwner owner;		/* the call's: survives our subtransactions' aborts */
 } CdpProbe;
 

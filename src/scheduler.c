@@ -8,8 +8,9 @@
  * cdp.naptime seconds outside any transaction.
  *
  * A job runs in up to three transactions (TimescaleDB's bookkeeping):
- *   A  cdp._job_claim(): picks a due job, takes its advisory lock for the
- *      session and commits a 'running' run, so a worker that dies mid-job
+ *   A  cdp._job_claim(): picks a due job, takes its lock for the session
+ *      (a private lock tag, locks.c: no role can take it with
+ *      pg_advisory_lock) and commits a 'running' run, so a worker that dies mid-job
  *      leaves a trace that cdp._job_recover() turns into 'crashed';
  *   B  cdp._job_execute() and, on success, cdp._job_finish() in the same
  *      transaction, under a statement timeout of the job's max_runtime;
@@ -217,7 +218,7 @@ ExecuteJob(MemoryContext cxt, int64 run_id, const char *job_name, int max_runtim
 			outcome = JOB_NO_EXTENSION;
 	}
 
-	/* The claim's session-level advisory lock. */
+	/* The claim's session-level job lock (an advisory-type tag: USER_LOCKMETHOD). */
 	LockReleaseSession(USER_LOCKMETHOD);
 	return outcome;
 }

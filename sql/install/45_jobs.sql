@@ -377,6 +377,8 @@ AS $$
 DECLARE
   t record;
   candidates bigint[];
+  slice bigint[];
+  locked bigint[];
   ids bigint[];
   total bigint := 0;
   purged bigint;
@@ -400,30 +402,48 @@ BEGIN
          ORDER BY p.profile_id LIMIT p_batch) p;
       EXIT WHEN candidates IS NULL;
       -- The candidates were read without a lock: a person may have been seen
-      -- (or merged) since. Lock the people's rows, in profile_id order as
-      -- cdp._purge_profiles does, so that activity now waits for the purge;
-      -- then look again (a new snapshot under READ COMMITTED) and keep only
-      -- those still canonical and inactive, every merged profile included.
-      PERFORM 1 FROM cdp.profiles p
-        WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-          AND (p.profile_id OPERATOR(pg_catalog.=) ANY (candidates)
-               OR p.merged_into OPERATOR(pg_catalog.=) ANY (candidates))
-        ORDER BY p.profile_id
-        FOR UPDATE;
-      SELECT pg_catalog.array_agg(p.profile_id ORDER BY p.profile_id) INTO ids
-        FROM cdp.profiles p
-       WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-         AND p.profile_id OPERATOR(pg_catalog.=) ANY (candidates)
-         AND p.merged_into IS NULL
-         AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
-         AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
-                          WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-                            AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
-                            AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff);
-      IF ids IS NOT NULL THEN
-        EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
-        purged := purged + pg_catalog.cardinality(ids);
-      END IF;
+      -- (or merged) since. In slices of at most 500 people (locks held at
+      -- once stay few):
+      -- 1. the profiles' private event locks, exclusively: waits for the
+      --    events being stored for them by ingestion that locks no profile
+      --    row (a known person's track), so that the re-check below sees
+      --    their last_seen_at and the purge's DELETE sees the events
+      --    (src/locks.c; without it such an event could outlive its profile);
+      -- 2. the people's rows, in profile_id order as cdp._purge_profiles
+      --    does, so that activity now waits for the purge;
+      -- 3. look again (a new snapshot under READ COMMITTED) and keep only
+      --    those still canonical and inactive, every merged profile included;
+      -- 4. purge, then release the event locks: ingestion that comes later
+      --    sees the deleted rows and waits for this transaction.
+      FOR s IN 0 .. (pg_catalog.cardinality(candidates) - 1) / 500 LOOP
+        slice := candidates[s * 500 + 1 : s * 500 + 500];
+        SELECT pg_catalog.array_agg(p.profile_id) INTO locked FROM cdp.profiles p
+         WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+           AND p.merged_into OPERATOR(pg_catalog.=) ANY (slice);
+        locked := slice || coalesce(locked, '{}');
+        PERFORM cdp._lock_profiles_for_purge(t.tenant_id, locked);
+        PERFORM 1 FROM cdp.profiles p
+          WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+            AND (p.profile_id OPERATOR(pg_catalog.=) ANY (slice)
+                 OR p.merged_into OPERATOR(pg_catalog.=) ANY (slice))
+          ORDER BY p.profile_id
+          FOR UPDATE;
+        SELECT pg_catalog.array_agg(p.profile_id ORDER BY p.profile_id) INTO ids
+          FROM cdp.profiles p
+         WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+           AND p.profile_id OPERATOR(pg_catalog.=) ANY (slice)
+           AND p.merged_into IS NULL
+           AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
+           AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
+                            WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+                              AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
+                              AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff);
+        IF ids IS NOT NULL THEN
+          EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
+          purged := purged + pg_catalog.cardinality(ids);
+        END IF;
+        PERFORM cdp._unlock_profiles_after_purge(t.tenant_id, locked);
+      END LOOP;
       EXIT WHEN pg_catalog.cardinality(candidates) < p_batch;
     END LOOP;
     -- Deleting people is a compliance-relevant act: say so in the audit log.
@@ -562,17 +582,10 @@ COMMENT ON FUNCTION cdp._job_statistics(jsonb) IS
 -- Running jobs: claim, execute, finish; crash recovery.
 -- ---------------------------------------------------------------------------
 
--- Advisory lock key of a job: one run at a time, whoever runs it.
-CREATE FUNCTION cdp._job_lock_key(p_job_name text) RETURNS bigint
-LANGUAGE sql IMMUTABLE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT (pg_catalog.hashtext('cdp.jobs')::bigint OPERATOR(pg_catalog.<<) 32)
-             OPERATOR(pg_catalog.|) (pg_catalog.hashtext(p_job_name)::bigint OPERATOR(pg_catalog.&) 4294967295) $$;
-COMMENT ON FUNCTION cdp._job_lock_key(text) IS 'cdp internal: the advisory lock key that serializes runs of one job.';
-
 -- Scheduler: the most overdue enabled job no one else is running; takes its
--- session-level advisory lock (released by the scheduler after the run, or by
--- its exit) and records a 'running' run that commits before the work starts.
+-- session-level job lock (cdp._job_try_lock, a private lock no role can take
+-- with pg_advisory_lock; released by the scheduler after the run, or by its
+-- exit) and records a 'running' run that commits before the work starts.
 CREATE FUNCTION cdp._job_claim(OUT run_id bigint, OUT job_name text, OUT max_runtime_ms integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -583,7 +596,7 @@ BEGIN
   FOR j IN SELECT jb.job_name, jb.max_runtime FROM cdp.jobs jb
             WHERE jb.enabled AND jb.next_run OPERATOR(pg_catalog.<=) pg_catalog.now()
             ORDER BY jb.next_run, jb.job_name LOOP
-    IF pg_catalog.pg_try_advisory_lock(cdp._job_lock_key(j.job_name)) THEN
+    IF cdp._job_try_lock(j.job_name, true) THEN
       INSERT INTO cdp.job_runs (job_name, runner) VALUES (j.job_name, 'scheduler') RETURNING job_runs.run_id INTO run_id;
       job_name := j.job_name;
       max_runtime_ms := LEAST(pg_catalog.date_part('epoch', j.max_runtime) * 1000, 2147483647)::integer;
@@ -711,7 +724,7 @@ DECLARE
   state text;
   result cdp.job_runs;
 BEGIN
-  IF NOT pg_catalog.pg_try_advisory_xact_lock(cdp._job_lock_key(p_job_name)) THEN
+  IF NOT cdp._job_try_lock(p_job_name, false) THEN
     RAISE EXCEPTION 'job "%" is already running', p_job_name USING ERRCODE = 'lock_not_available';
   END IF;
   INSERT INTO cdp.job_runs (job_name, runner) VALUES (p_job_name, 'session') RETURNING run_id INTO rid;
@@ -759,7 +772,7 @@ BEGIN
             WHERE jb.enabled AND jb.next_run OPERATOR(pg_catalog.<=) pg_catalog.now()
             ORDER BY jb.next_run, jb.job_name LOOP
     -- A job the scheduler is running right now is its business.
-    CONTINUE WHEN NOT pg_catalog.pg_try_advisory_xact_lock(cdp._job_lock_key(j.job_name));
+    CONTINUE WHEN NOT cdp._job_try_lock(j.job_name, false);
     RETURN NEXT cdp._run_job_here(j.job_name);
   END LOOP;
 END

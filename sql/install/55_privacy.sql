@@ -35,17 +35,20 @@ BEGIN
              'group_members', 0, 'suppressions', 0, 'scrubbed_other_profiles', 0, 'scrubbed_other_events', 0);
   END IF;
 
-  -- Suppressing: no ingestion in flight meanwhile (see cdp.erase). Taken
-  -- first, before any row lock, so that lock order is the same as ingestion's.
+  -- Suppressing: no ingestion of the tenant in flight meanwhile (see
+  -- cdp.erase; a no-op when cdp.erase took it already). Taken first, before
+  -- any row lock, so that lock order is the same as ingestion's.
   IF suppress THEN
-    LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
+    PERFORM cdp._lock_tenant_for_erasure(tid);
   END IF;
 
   -- The person: the profiles given and every profile merged into them. The
   -- rows are locked so that identity resolution, which locks the profiles
   -- it changes (new identifiers, merges, traits), waits for this transaction
   -- and then finds them gone. (A message for a known identifier locks no
-  -- profile; when suppressing, the table lock above covers that path.)
+  -- profile row; when suppressing, the tenant's erasure lock above covers
+  -- that path, and inactive-profile retention takes the profiles' private
+  -- event locks first: see cdp._retention_profiles.)
   PERFORM 1 FROM cdp.profiles p
     WHERE p.tenant_id OPERATOR(pg_catalog.=) tid
       AND (p.profile_id OPERATOR(pg_catalog.=) ANY (profile_ids) OR p.merged_into OPERATOR(pg_catalog.=) ANY (profile_ids))
@@ -262,16 +265,17 @@ DECLARE
   lock_wait text;
   prev_timeout text;
 BEGIN
-  -- Serialize with ingestion (docs/privacy.md, "Erasure racing ingestion"):
-  -- every ingest call reads cdp.suppressions before it resolves identity and
-  -- keeps that lock to the end of its transaction. Taking ACCESS EXCLUSIVE
-  -- here, before looking the person up, waits for every ingesting
-  -- transaction in flight (whose rows the lookups below then see) and makes
-  -- new ones wait until this erasure commits (they then see the suppressions
-  -- and answer 'suppressed'). Erasure is rare and short; ingestion pauses
-  -- for its duration. That needs each statement to see what committed
-  -- while it waited, i.e. READ COMMITTED: a transaction snapshot taken
-  -- before the lock would miss the rows of the ingestion it waited for.
+  -- Serialize with the tenant's ingestion (docs/privacy.md, "Erasure racing
+  -- ingestion"): every ingest call takes the tenant's erasure lock (a
+  -- private lock, src/locks.c) in share mode before it reads
+  -- cdp.suppressions and keeps it to the end of its transaction. Taking it
+  -- exclusively here, before looking the person up, waits for the tenant's
+  -- ingesting transactions in flight (whose rows the lookups below then
+  -- see) and makes new ones of the tenant wait until this erasure commits
+  -- (they then see the suppressions and answer 'suppressed'). Other tenants
+  -- neither wait nor are waited for. That needs each statement to see what
+  -- committed while it waited, i.e. READ COMMITTED: a transaction snapshot
+  -- taken before the lock would miss the rows of the ingestion it waited for.
   IF pg_catalog.current_setting('transaction_isolation') OPERATOR(pg_catalog.<>) 'read committed' THEN
     RAISE EXCEPTION 'cdp.erase must run at isolation level READ COMMITTED'
       USING ERRCODE = 'invalid_transaction_state',
@@ -279,21 +283,21 @@ BEGIN
                                        pg_catalog.upper(pg_catalog.current_setting('transaction_isolation'))),
             HINT = 'Call it in its own transaction, or in one begun with BEGIN ISOLATION LEVEL READ COMMITTED.';
   END IF;
-  -- The lock is one for every tenant, and while erase waits for it every
-  -- new ingest call (of any tenant) queues behind the waiting request. So
-  -- the wait is bounded (cdp_erase.lock_timeout, default 5s): an erasure
-  -- that cannot get the lock fails with 55P03 and is retried later, instead
-  -- of stalling all ingestion behind a long ingesting transaction.
+  -- While erase waits for the lock, every new ingest call of the tenant
+  -- queues behind the waiting request. So the wait is bounded
+  -- (cdp_erase.lock_timeout, default 5s): an erasure that cannot get the
+  -- lock fails with 55P03 and is retried later, instead of stalling the
+  -- tenant's ingestion behind a long ingesting transaction.
   lock_wait := coalesce(NULLIF(pg_catalog.current_setting('cdp_erase.lock_timeout', true), ''), '5s');
   prev_timeout := pg_catalog.current_setting('lock_timeout');
   PERFORM pg_catalog.set_config('lock_timeout', lock_wait, true);
   BEGIN
-    LOCK TABLE cdp.suppressions IN ACCESS EXCLUSIVE MODE;
+    PERFORM cdp._lock_tenant_for_erasure(tid);
   EXCEPTION WHEN lock_not_available THEN
-    RAISE EXCEPTION 'cdp.erase could not lock cdp.suppressions within %', lock_wait
+    RAISE EXCEPTION 'cdp.erase could not lock the ingestion of tenant "%" within %', tenant, lock_wait
       USING ERRCODE = 'lock_not_available',
-            DETAIL = 'Ingesting transactions in flight (of any tenant) hold it. Erasure waits at most cdp_erase.lock_timeout so that ingestion does not queue behind it; nothing was erased.',
-            HINT = 'Retry the erasure; if it keeps failing, look for long-running transactions that called cdp.ingest, or raise cdp_erase.lock_timeout for this session.';
+            DETAIL = 'Ingesting transactions of this tenant in flight hold its erasure lock. Erasure waits at most cdp_erase.lock_timeout so that the tenant''s ingestion does not queue behind it; nothing was erased.',
+            HINT = 'Retry the erasure; if it keeps failing, look for long-running transactions that called cdp.ingest for this tenant, or raise cdp_erase.lock_timeout for this session.';
   END;
   PERFORM pg_catalog.set_config('lock_timeout', prev_timeout, true);
   SELECT * INTO person FROM cdp._lock_person(tid, id_type, value);
@@ -326,7 +330,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.erase(text, text, text) IS
-  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers, and copies of their identifier values on other profiles that were refused them) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, copies scrubbed elsewhere, time), also written to the audit log. For compliance roles granted the tenant. Errors: 42501 no grant, 25000 not READ COMMITTED, 55P03 the cdp.suppressions lock not granted within cdp_erase.lock_timeout (default 5s; retry).';
+  'GDPR/CCPA erasure of the whole resolved person (all merged profiles, events in every partition, identifiers, traits, merges and refusals naming them, consent, quarantined payloads with their identifiers, and copies of their identifier values on other profiles that were refused them) in one transaction; suppresses the identifier hashes so later messages carrying them are answered suppressed. Returns a receipt (counts per table, copies scrubbed elsewhere, time), also written to the audit log. For compliance roles granted the tenant. Errors: 42501 no grant, 25000 not READ COMMITTED, 55P03 the tenant''s erasure lock (held by its ingesting transactions in flight; other tenants do not matter) not granted within cdp_erase.lock_timeout (default 5s; retry).';
 
 -- Everything held on a set of profiles, as one document.
 CREATE FUNCTION cdp._export_profiles(p_tenant_id integer, p_ids bigint[]) RETURNS jsonb

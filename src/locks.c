@@ -1,0 +1,337 @@
+/*
+ * locks.c — cdp's private heavyweight locks (see locks.h for the map).
+ *
+ * Why not pg_advisory_lock: any role may call it with any key, so a role
+ * that holds the key of a job stops that job forever, and a table lock on a
+ * shared table (cdp.suppressions, as erasure took before) stops every
+ * tenant. These tags carry a fourth field SQL never uses; the lock manager
+ * treats them like any advisory lock (deadlock detection, lock_timeout,
+ * pg_locks, release at transaction end or, for session locks, at
+ * LockReleaseSession(USER_LOCKMETHOD) and backend exit).
+ *
+ * Profile event locks and the inactive-profile purge (issue 3): the
+ * single-message fast path stores an event for a known profile without
+ * locking its row. The purge (cdp._retention_profiles) takes the profile's
+ * lock exclusively before it locks the rows and checks again that the
+ * person is inactive, so it waits for every event already being stored and
+ * its DELETE sees them. So that a purge of 5 000 people does not hold 5 000
+ * locks to the end of its transaction, it releases them after its DELETEs,
+ * before it commits; ingestion therefore looks at the profile row with a
+ * dirty snapshot once it holds its share lock: a row deleted by a
+ * transaction still in progress makes it wait for that transaction, and a
+ * row that is gone makes it resolve the message again (a new profile, as
+ * for anyone unknown). An event is thus stored only for a profile that
+ * exists and that no purge can delete before the event commits.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "executor/tuptable.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "storage/lmgr.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "cdp.h"
+#include "locks.h"
+
+PG_FUNCTION_INFO_V1(cdp_lock_tenant_for_erasure);
+PG_FUNCTION_INFO_V1(cdp_lock_profiles_for_purge);
+PG_FUNCTION_INFO_V1(cdp_unlock_profiles_after_purge);
+PG_FUNCTION_INFO_V1(cdp_job_try_lock);
+
+/* Share profile locks taken by the current transaction (see the budget). */
+static int	profile_locks_taken = 0;
+static LocalTransactionId profile_locks_lxid = InvalidLocalTransactionId;
+
+static void
+TenantTag(LOCKTAG *tag, int32 tenant_id, uint16 kind)
+{
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) tenant_id, 0, kind);
+}
+
+/*
+ * Profile ids come from one sequence; the high half is folded into the low
+ * one, so two profiles share a lock only beyond 2^32 of them per tenant,
+ * and then merely wait for each other.
+ */
+static void
+ProfileTag(LOCKTAG *tag, int32 tenant_id, int64 profile_id)
+{
+	uint64		id = (uint64) profile_id;
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, (uint32) tenant_id, (uint32) (id ^ (id >> 32)),
+						 CDP_LOCK_PROFILE);
+}
+
+/* Two independent 32-bit hashes of the job name: a collision needs both. */
+static void
+JobTag(LOCKTAG *tag, text *job_name)
+{
+	const unsigned char *s = (const unsigned char *) VARDATA_ANY(job_name);
+	int			len = VARSIZE_ANY_EXHDR(job_name);
+	uint32		h1 = hash_bytes(s, len);
+	uint32		h2 = (uint32) hash_bytes_extended(s, len, (uint64) CDP_LOCK_JOB);
+
+	SET_LOCKTAG_ADVISORY(*tag, MyDatabaseId, h1, h2, CDP_LOCK_JOB);
+}
+
+/* ---------- erasure ---------- */
+
+void
+cdp_lock_tenant_for_ingest(int32 tenant_id)
+{
+	LOCKTAG		tag;
+
+	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_ERASE);
+	(void) LockAcquire(&tag, ShareLock, false, false);
+}
+
+/*
+ * cdp._lock_tenant_for_erasure(tenant_id integer) RETURNS void: the tenant's
+ * erasure lock, exclusive, to the end of the transaction. Waits for the
+ * tenant's ingesting transactions in flight (as long as lock_timeout allows:
+ * 55P03 after it).
+ */
+Datum
+cdp_lock_tenant_for_erasure(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant_id must not be NULL")));
+	TenantTag(&tag, PG_GETARG_INT32(0), CDP_LOCK_TENANT_ERASE);
+	(void) LockAcquire(&tag, ExclusiveLock, false, false);
+	PG_RETURN_VOID();
+}
+
+/* ---------- profiles: events vs the inactive-profile purge ---------- */
+
+typedef enum ProfileState
+{
+	PROFILE_ALIVE,
+	PROFILE_GONE,
+	PROFILE_BEING_DELETED
+} ProfileState;
+
+/*
+ * The profile row as it is now, committed or not (SnapshotDirty, as unique
+ * and foreign key checks look). Every version the index leads to is looked
+ * at: one that no transaction in progress deletes or replaces means the
+ * profile lives (an update in progress leaves it alive either way); only
+ * versions being deleted or replaced: wait for *xid and look again; none
+ * at all: gone.
+ */
+static ProfileState
+ProfileNow(int32 tenant_id, int64 profile_id, TransactionId *xid)
+{
+	Oid			nsp = get_namespace_oid(CDP_SCHEMA, false);
+	Oid			heap_oid = get_relname_relid("profiles", nsp);
+	Oid			index_oid = get_relname_relid("profiles_pkey", nsp);
+	Relation	heap;
+	Relation	index;
+	SnapshotData dirty;
+	ScanKeyData skey[2];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	ProfileState state = PROFILE_GONE;
+
+	if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
+		elog(ERROR, "relation cdp.profiles or its primary key is missing");
+	heap = table_open(heap_oid, AccessShareLock);
+	index = index_open(index_oid, AccessShareLock);
+	InitDirtySnapshot(dirty);
+	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_INT8EQ, Int64GetDatum(profile_id));
+	slot = table_slot_create(heap, NULL);
+	scan = index_beginscan(heap, index, &dirty, 2, 0);
+	index_rescan(scan, skey, 2, NULL, 0);
+	while (index_getnext_slot(scan, ForwardScanDirection, slot))
+	{
+		/* dirty.xmax: the transaction in progress deleting or updating this version */
+		if (!TransactionIdIsValid(dirty.xmax))
+		{
+			state = PROFILE_ALIVE;
+			break;
+		}
+		state = PROFILE_BEING_DELETED;
+		*xid = dirty.xmax;
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+	index_close(index, NoLock);
+	table_close(heap, NoLock);
+	return state;
+}
+
+bool
+cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id)
+{
+	LOCKTAG		tenant_tag;
+
+	if (profile_locks_lxid != MyProc->lxid)
+	{
+		profile_locks_lxid = MyProc->lxid;
+		profile_locks_taken = 0;
+	}
+	TenantTag(&tenant_tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
+	if (!LockHeldByMe(&tenant_tag, ShareLock))
+	{
+		if (profile_locks_taken >= CDP_PROFILE_LOCK_BUDGET)
+			(void) LockAcquire(&tenant_tag, ShareLock, false, false);
+		else
+		{
+			LOCKTAG		tag;
+
+			ProfileTag(&tag, tenant_id, profile_id);
+			if (LockAcquire(&tag, ShareLock, false, false) == LOCKACQUIRE_OK)
+				profile_locks_taken++;
+		}
+	}
+
+	for (;;)
+	{
+		TransactionId xid = InvalidTransactionId;
+
+		switch (ProfileNow(tenant_id, profile_id, &xid))
+		{
+			case PROFILE_ALIVE:
+				return true;
+			case PROFILE_GONE:
+				return false;
+			case PROFILE_BEING_DELETED:
+				XactLockTableWait(xid, NULL, NULL, XLTW_None);
+				break;
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+static int
+CompareInt64(const void *a, const void *b)
+{
+	int64		x = *(const int64 *) a;
+	int64		y = *(const int64 *) b;
+
+	return x < y ? -1 : (x > y ? 1 : 0);
+}
+
+/* The distinct non-NULL ids of an int8[] argument, sorted. */
+static int64 *
+SortedIds(ArrayType *arr, int *n)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			nelems;
+	int64	   *ids;
+	int			k = 0;
+
+	if (ARR_ELEMTYPE(arr) != INT8OID)
+		elog(ERROR, "expected a bigint array");
+	deconstruct_array(arr, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE, &elems, &nulls, &nelems);
+	ids = palloc(sizeof(int64) * Max(nelems, 1));
+	for (int i = 0; i < nelems; i++)
+		if (!nulls[i])
+			ids[k++] = DatumGetInt64(elems[i]);
+	qsort(ids, k, sizeof(int64), CompareInt64);
+	*n = 0;
+	for (int i = 0; i < k; i++)
+		if (i == 0 || ids[i] != ids[i - 1])
+			ids[(*n)++] = ids[i];
+	return ids;
+}
+
+/*
+ * cdp._lock_profiles_for_purge(tenant_id integer, profile_ids bigint[])
+ * RETURNS void: before the purge looks at the people again, the tenant's
+ * profiles lock in ROW EXCLUSIVE mode (it conflicts only with ingestion
+ * past its budget of profile locks) and each profile's event lock
+ * exclusively, in profile_id order; to the end of the transaction or
+ * cdp._unlock_profiles_after_purge.
+ */
+Datum
+cdp_lock_profiles_for_purge(PG_FUNCTION_ARGS)
+{
+	int32		tenant_id;
+	int64	   *ids;
+	int			n;
+	LOCKTAG		tag;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant_id and profile_ids must not be NULL")));
+	tenant_id = PG_GETARG_INT32(0);
+	ids = SortedIds(PG_GETARG_ARRAYTYPE_P(1), &n);
+	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
+	(void) LockAcquire(&tag, RowExclusiveLock, false, false);
+	for (int i = 0; i < n; i++)
+	{
+		ProfileTag(&tag, tenant_id, ids[i]);
+		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		CHECK_FOR_INTERRUPTS();
+	}
+	PG_RETURN_VOID();
+}
+
+/*
+ * cdp._unlock_profiles_after_purge(tenant_id integer, profile_ids bigint[])
+ * RETURNS void: releases what cdp._lock_profiles_for_purge took, once the
+ * purge's DELETEs are done (ingestion then waits for the deleting
+ * transaction through the row itself: see cdp_lock_profile_for_event).
+ */
+Datum
+cdp_unlock_profiles_after_purge(PG_FUNCTION_ARGS)
+{
+	int32		tenant_id;
+	int64	   *ids;
+	int			n;
+	LOCKTAG		tag;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant_id and profile_ids must not be NULL")));
+	tenant_id = PG_GETARG_INT32(0);
+	ids = SortedIds(PG_GETARG_ARRAYTYPE_P(1), &n);
+	for (int i = 0; i < n; i++)
+	{
+		ProfileTag(&tag, tenant_id, ids[i]);
+		(void) LockRelease(&tag, ExclusiveLock, false);
+	}
+	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
+	(void) LockRelease(&tag, RowExclusiveLock, false);
+	PG_RETURN_VOID();
+}
+
+/* ---------- jobs ---------- */
+
+/*
+ * cdp._job_try_lock(job_name text, session boolean) RETURNS boolean: the
+ * job's lock, exclusive, without waiting; for the session (the scheduler's
+ * claim, released by LockReleaseSession(USER_LOCKMETHOD) after the run) or
+ * for the transaction (cdp.run_job). False when someone runs the job.
+ */
+Datum
+cdp_job_try_lock(PG_FUNCTION_ARGS)
+{
+	LOCKTAG		tag;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("job_name and session must not be NULL")));
+	JobTag(&tag, PG_GETARG_TEXT_PP(0));
+	PG_RETURN_BOOL(LockAcquire(&tag, ExclusiveLock, PG_GETARG_BOOL(1), true) != LOCKACQUIRE_NOT_AVAIL);
+}

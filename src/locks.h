@@ -1,0 +1,56 @@
+/*
+ * locks.h — cdp's heavyweight locks, in a lock space no SQL role can reach.
+ *
+ * Every lock here is an advisory-type LOCKTAG (USER_LOCKMETHOD: in memory,
+ * no WAL, visible in pg_locks as locktype 'advisory') whose fourth field is
+ * a value of cdp's own (4301..4304). The SQL functions pg_advisory_* only ever
+ * build tags with 1 (one bigint key) or 2 (two integer keys) there, so no
+ * role can take, hold or wait for these locks except through the functions
+ * below, whose SQL wrappers only the extension owner may execute.
+ *
+ *   tenant erasure lock   ingestion: shared, once per call, to the end of
+ *                         the transaction; cdp.erase: exclusive (per tenant)
+ *   profile event lock    an event stored for a known profile without a row
+ *                         lock: shared; inactive-profile purge: exclusive
+ *   tenant profiles lock  the shared profile locks of one transaction past
+ *                         a budget (escalation), against the purge's
+ *   job lock              one run of a job at a time (scheduler, run_job)
+ */
+#ifndef CDP_LOCKS_H
+#define CDP_LOCKS_H
+
+#include "postgres.h"
+
+/*
+ * The fourth field of cdp's lock tags, shown as pg_locks.objsubid (a
+ * smallint: keep them below 32768). pg_locks.classid is the tenant id, or
+ * the first hash of the job name.
+ */
+#define CDP_LOCK_TENANT_ERASE		4301
+#define CDP_LOCK_PROFILE			4302
+#define CDP_LOCK_TENANT_PROFILES	4303
+#define CDP_LOCK_JOB				4304
+
+/*
+ * Shared profile locks one transaction takes before it switches to one
+ * shared lock on all of the tenant's profiles (a batch of 10 000 people
+ * would otherwise fill the shared lock table).
+ */
+#define CDP_PROFILE_LOCK_BUDGET		256
+
+/*
+ * Ingestion: the tenant's erasure lock in share mode, held to the end of the
+ * transaction. Waits while an erasure of the tenant runs; call it once per
+ * ingest call, before reading cdp.suppressions.
+ */
+extern void cdp_lock_tenant_for_ingest(int32 tenant_id);
+
+/*
+ * Before storing an event for a known profile without locking its row: the
+ * profile's event lock in share mode (to the end of the transaction), then
+ * a look at the row as it is now (committed or not). Waits for a purge that
+ * is deleting it. False when the profile is gone: resolve the message again.
+ */
+extern bool cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id);
+
+#endif							/* CDP_LOCKS_H */
