@@ -23,3 +23,26 @@ stop_cluster() {    # stop_cluster DIR
 
 # psql against a cluster started above: cpsql DIR PORT DB [psql args...]
 cpsql() { local dir=$1 port=$2 db=$3; shift 3; psql -X -q -h "$dir" -p "$port" -U postgres -d "$db" "$@"; }
+
+# TAP for the script tests: each check prints "ok N - NAME" or "not ok N -
+# NAME"; $failed counts the failures (a script ends with [ $failed = 0 ]).
+n=0; failed=0
+is() {   # is GOT EXPECTED NAME
+  n=$((n + 1))
+  if [ "$1" = "$2" ]; then echo "ok $n - $3"
+  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failed=$((failed + 1)); fi
+}
+ok() {   # ok STATUS NAME: passes when STATUS is 0
+  n=$((n + 1))
+  if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi
+}
+
+# Waits (up to 10 s) until the session named APP sits in its pg_sleep: a
+# background psql that took its locks and now holds them.
+wait_for_sleeper() {   # wait_for_sleeper DIR PORT DB APP
+  for _ in $(seq 1 100); do
+    [ "$(cpsql "$1" "$2" "$3" -Atc "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$4' AND query LIKE '%pg_sleep%'")" = 1 ] && return 0
+    sleep 0.1
+  done
+  return 1
+}

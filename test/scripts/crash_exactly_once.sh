@@ -14,12 +14,6 @@ DIR=$PWD/tmp_crash_exactly_once
 PER_CLIENT=${CRASH_MESSAGES_PER_CLIENT:-3000}   # far more than get sent before the kill
 ACKS_BEFORE_KILL=${CRASH_ACKS_BEFORE_KILL:-200}
 
-n=0; failures=0
-is() {   # is GOT EXPECTED NAME
-  n=$((n + 1))
-  if [ "$1" = "$2" ]; then echo "ok $n - $3"
-  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failures=$((failures + 1)); fi
-}
 q() { cpsql "$DIR" "$PORT" cdp_crash -v ON_ERROR_STOP=1 -Atc "$1"; }
 
 start_cluster "$DIR" "$PORT" "fsync = on" "synchronous_commit = on" \
@@ -131,4 +125,4 @@ is "$(q "SELECT count(*) || '/' || count(DISTINCT message_id) FROM cdp.events WH
 is "$(q "SELECT count(*) FROM cdp.profiles p WHERE p.tenant_id = $tid AND p.merged_into IS NULL
            AND NOT EXISTS (SELECT 1 FROM cdp.identifiers i WHERE i.tenant_id = p.tenant_id AND i.profile_id = p.profile_id)")" 0 \
    "zero orphan profiles after crash recovery and retry"
-[ $failures = 0 ]
+[ $failed = 0 ]

@@ -14,12 +14,6 @@ HERE=$(cd "$(dirname "$0")/.." && pwd)
 PORT=$(( ${CDP_TEST_PORT:-55432} + 5 ))
 DIR=$PWD/tmp_erase_lock_timeout
 
-n=0; failures=0
-is() {   # is GOT EXPECTED NAME
-  n=$((n + 1))
-  if [ "$1" = "$2" ]; then echo "ok $n - $3"
-  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failures=$((failures + 1)); fi
-}
 q() { cpsql "$DIR" "$PORT" cdp_lt -v ON_ERROR_STOP=1 -Atc "$1"; }
 # the SQLSTATE (or "ok") of an erasure, with the given session settings
 erase_state() {   # erase_state "SET ...;" -> SQLSTATE or ok
@@ -45,10 +39,7 @@ hold() {   # hold KEY MESSAGE_ID: in the background, until terminated
     -c "SELECT status FROM cdp.ingest('$1', '{\"type\":\"track\",\"event\":\"e\",\"userId\":\"bob\",\"messageId\":\"$2\"}')" \
     -c "SELECT pg_sleep(120)" -c "COMMIT" >/dev/null 2>&1 &
   holder=$!
-  for _ in $(seq 1 100); do
-    [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lt_holder' AND query LIKE '%pg_sleep%'")" = 1 ] && break
-    sleep 0.1
-  done
+  wait_for_sleeper "$DIR" "$PORT" cdp_lt lt_holder
 }
 release() {
   q "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'lt_holder'" >/dev/null
@@ -76,4 +67,4 @@ is "$(q "SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a USING (pid)
    "tenant B's transaction holds its own tenant's erasure lock (pg_locks: advisory, objsubid 4301)"
 release
 
-[ $failures -eq 0 ]
+[ $failed -eq 0 ]

@@ -17,12 +17,6 @@ CLIENTS=8
 TX_PER_CLIENT=${HOT_TX_PER_CLIENT:-250}
 PEOPLE=50
 
-n=0; failures=0
-is() {   # is GOT EXPECTED NAME
-  n=$((n + 1))
-  if [ "$1" = "$2" ]; then echo "ok $n - $3"
-  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failures=$((failures + 1)); fi
-}
 q() { cpsql "$DIR" "$PORT" cdp_hot -v ON_ERROR_STOP=1 -Atc "$1"; }
 
 start_cluster "$DIR" "$PORT" || { echo "1..0 # SKIP could not start a cluster"; cat "$DIR/server.log"; exit 1; }
@@ -99,4 +93,4 @@ is "$(q "SELECT count(*) FROM cdp.events e WHERE e.tenant_id = $tid AND NOT EXIS
    "every event belongs to an existing profile"
 q "SELECT format('# %s merges, %s refused links', (SELECT count(*) FROM cdp.merges WHERE tenant_id = $tid),
                  (SELECT count(*) FROM cdp.refused_links WHERE tenant_id = $tid))"
-[ $failures = 0 ]
+[ $failed = 0 ]

@@ -11,12 +11,6 @@ set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 PORT=$((CDP_TEST_PORT + 6))
 DIR=$PWD/tmp_job_locks_private
-n=0; failed=0
-is() {   # is GOT EXPECTED NAME
-  n=$((n + 1))
-  if [ "$1" = "$2" ]; then echo "ok $n - $3"
-  else echo "not ok $n - $3"; echo "#   got:      '$1'"; echo "#   expected: '$2'"; failed=$((failed + 1)); fi
-}
 q() { cpsql "$DIR" "$PORT" cdp_jl -Atc "$1"; }
 as_role() { psql -X -q -h "$DIR" -p "$PORT" -U "$1" -d cdp_jl -v VERBOSITY=verbose -Atc "$2" 2>&1; }
 
@@ -38,10 +32,7 @@ psql -X -q -h "$DIR" -p "$PORT" -U squatter -d cdp_jl -At \
   -c "SELECT count(pg_advisory_lock(k)) + count(pg_advisory_lock(k::int, k::int)) FROM generate_series(1, 1000) k" \
   -c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
 squat=$!
-for _ in $(seq 1 100); do
-  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'squatter' AND query LIKE '%pg_sleep%'")" = 1 ] && break
-  sleep 0.1
-done
+wait_for_sleeper "$DIR" "$PORT" cdp_jl squatter
 is "$(q "SELECT count(*) > 2000 FROM pg_locks l JOIN pg_stat_activity a USING (pid)
           WHERE a.application_name = 'squatter' AND l.locktype = 'advisory'")" "t" \
    "a plain role holds the old job lock keys and 2 000 more advisory locks"
@@ -77,10 +68,7 @@ is "$(as_role jl_admin "SELECT cdp._job_try_lock('statistics', true)" | grep -o 
 cpsql "$DIR" "$PORT" cdp_jl -At -c "SET application_name = 'claimer'" \
   -c "SELECT cdp._job_try_lock('statistics', true)" -c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
 claimer=$!
-for _ in $(seq 1 100); do
-  [ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'claimer' AND query LIKE '%pg_sleep%'")" = 1 ] && break
-  sleep 0.1
-done
+wait_for_sleeper "$DIR" "$PORT" cdp_jl claimer
 state=$(cpsql "$DIR" "$PORT" cdp_jl -At -c "DO \$\$ BEGIN PERFORM cdp.run_job('statistics'); RAISE NOTICE 'state=ok';
           EXCEPTION WHEN OTHERS THEN RAISE NOTICE 'state=%', SQLSTATE; END \$\$" 2>&1 | sed -n 's/.*state=\([0-9A-Za-z]*\).*/\1/p')
 is "$state" "55P03" "while another session holds a job's claim, cdp.run_job of it answers 55P03"

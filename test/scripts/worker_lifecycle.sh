@@ -10,8 +10,6 @@ set -uo pipefail
 . "$(dirname "$0")/../lib.sh"
 PORT=$((CDP_TEST_PORT + 0))
 DIR=$PWD/tmp_worker_lifecycle
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 q() { cpsql "$DIR" "$PORT" "$1" -Atc "$2"; }
 schedulers() { q postgres "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'cdp scheduler' AND datname = '$1'"; }
 wait_schedulers() {  # wait_schedulers DB COUNT SECONDS

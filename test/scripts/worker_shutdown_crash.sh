@@ -10,8 +10,6 @@ PORT=$((CDP_TEST_PORT + 1))
 BASE_PORT=$((CDP_TEST_PORT + 2))
 DIR=$PWD/tmp_worker_shutdown
 BASE=$PWD/tmp_worker_shutdown_base
-n=0; failed=0
-ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; failed=$((failed + 1)); fi; }
 q() { cpsql "$DIR" "$PORT" app -Atc "$1"; }
 wait_for() {  # wait_for SQL-returning-t SECONDS
   local i; for ((i = 0; i < $2 * 10; i++)); do [ "$(q "$1" 2>/dev/null)" = t ] && return 0; sleep 0.1; done; return 1
