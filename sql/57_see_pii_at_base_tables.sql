@@ -123,6 +123,17 @@ SELECT cdp.lookup('pii57-a', 'email', 'bob@example.com') AS bob,
        cdp.profile('pii57-a', 5712)->'identifiers'->0->>'id_hash' IS NOT NULL AS hash_shown;
 RESET ROLE;
 
+-- An administrator that is not a superuser: every customer, through the
+-- views and the reading functions (cdp_view_owner's policies, with the
+-- session's role), unmasked, hashes shown.
+CREATE ROLE r57p_admin IN ROLE cdp_admin;
+SET ROLE r57p_admin;
+SELECT profile_id, traits->>'email' AS email FROM cdp.profile_360 WHERE tenant_id IN (:ta, :tb) ORDER BY profile_id;
+SELECT cdp.lookup('pii57-b', 'email', 'eve@example.com') AS eve,
+       cdp.profile('pii57-a', 5712)->'traits'->>'email' AS bob_email,
+       cdp.profile('pii57-a', 5712)->'identifiers'->0->>'id_hash' IS NOT NULL AS hash_shown;
+RESET ROLE;
+
 -- A withdrawal hides the customer from the next query, everywhere.
 SELECT cdp.set_consent('pii57-a', 'email', 'ann@example.com', 'analytics', false) > 0 AS withdrawn;
 SET ROLE r57p_pii;

@@ -384,8 +384,14 @@ GRANT SELECT ON cdp.access_grants TO cdp_compliance;
 -- person, so the same predicate serves profiles, identifiers and events
 -- (whose profile_id may be a merged profile). Each starts with the sargable
 -- tenant predicate (partitions and indexes searched for the visible tenants
--- only). The sub-selects of a policy are checked with the privileges, and
--- under the policies, of the role reading the table: cdp_view_owner.
+-- only). The consent test is an uncorrelated (tenant_id, profile_id) IN
+-- (...): a semi-join on the distribution column (the Citus rule), which the
+-- executor hashes, and which the planner also costs as one hash build; a
+-- correlated EXISTS is costed as one subplan run per row (it becomes an
+-- AlternativeSubPlan), which put every BI query far above jit_above_cost
+-- (docs/consent.md, "Cost"). The sub-selects of a policy are checked with
+-- the privileges, and under the policies, of the role reading the table:
+-- cdp_view_owner.
 CREATE POLICY through_views ON cdp.tenants FOR SELECT TO cdp_view_owner
   USING ((SELECT cdp._is_admin()) OR tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]));
 COMMENT ON POLICY through_views ON cdp.tenants IS
@@ -400,9 +406,8 @@ CREATE POLICY through_views ON cdp.consent_current FOR SELECT TO cdp_view_owner
   USING (tenant_id = ANY ((SELECT cdp._view_tenants())::integer[])
          AND (tenant_id = ANY ((SELECT cdp._full_tenants())::integer[])
               OR (decision = 'granted' AND (expires_at IS NULL OR expires_at > pg_catalog.now())
-                  AND EXISTS (SELECT 1 FROM cdp.access_grants g
-                               WHERE g.tenant_id = consent_current.tenant_id AND g.purpose = consent_current.purpose
-                                 AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[])))));
+                  AND (tenant_id, purpose) IN (SELECT g.tenant_id, g.purpose FROM cdp.access_grants g
+                                                WHERE g.role_id = ANY ((SELECT cdp._my_roles())::oid[])))));
 COMMENT ON POLICY through_views ON cdp.consent_current IS
   'cdp: through the views, readers see the unexpired grants of their purpose in their tenants (which customers they may see); compliance and administrators every decision of their tenants.';
 
@@ -415,11 +420,11 @@ BEGIN
       'CREATE POLICY through_views ON cdp.%I FOR SELECT TO cdp_view_owner USING ('
       'tenant_id = ANY ((SELECT cdp._view_tenants())::integer[]) AND ('
       'tenant_id = ANY ((SELECT cdp._full_tenants())::integer[]) OR '
-      'EXISTS (SELECT 1 FROM cdp.access_grants g JOIN cdp.consent_current c '
-      'ON c.tenant_id = g.tenant_id AND c.purpose = g.purpose '
-      'WHERE g.tenant_id = %I.tenant_id AND c.profile_id = %I.profile_id '
+      '(tenant_id, profile_id) IN (SELECT c.tenant_id, c.profile_id '
+      'FROM cdp.access_grants g JOIN cdp.consent_current c ON c.tenant_id = g.tenant_id AND c.purpose = g.purpose '
+      'WHERE c.tenant_id = ANY ((SELECT cdp._view_tenants())::integer[]) '
       'AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[]) '
-      'AND c.decision = ''granted'' AND (c.expires_at IS NULL OR c.expires_at > pg_catalog.now()))))', t, t, t);
+      'AND c.decision = ''granted'' AND (c.expires_at IS NULL OR c.expires_at > pg_catalog.now()))))', t);
     EXECUTE pg_catalog.format('COMMENT ON POLICY through_views ON cdp.%I IS %L', t,
       'cdp: through the views and reading functions, readers see the rows of customers whose current consent for the purpose of their grant is granted and unexpired; compliance and administrators every row of their tenants.');
   END LOOP;

@@ -8,7 +8,7 @@
 -- nothing, one with a grant sees only consented customers of its tenant;
 -- unique keys can not be probed across tenants.
 BEGIN;
-SELECT plan(28);
+SELECT plan(29);
 
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
@@ -88,8 +88,12 @@ SELECT is_empty($$
    WHERE p.schemaname = 'cdp' AND (p.policyname = 'compliance_tenant'
                                    OR (p.policyname = 'through_views' AND p.tablename NOT IN ('tenants', 'access_grants')))
      AND (p.qual !~ '^\(?\(?tenant_id = ANY \(\( SELECT cdp\._(granted|view)_tenants\(\) AS _(granted|view)_tenants\)::integer\[\]\)'
-          OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)))
-$$, 'view and compliance policies filter by visible tenant first and correlate on tenant_id');
+          OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename))
+          OR (p.qual ~ ' IN \(' AND p.qual !~ '\(tenant_id, (profile_id|purpose)\) IN \( SELECT [cg]\.tenant_id,'))
+$$, 'view and compliance policies filter by visible tenant first and join their consent subquery on tenant_id');
+SELECT is(count(*), 4::bigint, 'the consent test of through_views is a semi-join on (tenant_id, ...), not a correlated EXISTS (planner cost: one hash, not one subplan per row)')
+  FROM pg_policies p WHERE p.schemaname = 'cdp' AND p.policyname = 'through_views'
+   AND p.qual ~ '\(tenant_id, (profile_id|purpose)\) IN \( SELECT [cg]\.tenant_id,' AND p.qual !~ 'EXISTS';
 
 -- The privacy internals run only inside the API functions and the workers.
 SELECT is_empty($$
