@@ -1,7 +1,8 @@
 -- Attacks by a non-owner role on what row-level security hides:
--- * a leaky function (RAISE NOTICE) in a WHERE clause, on views and tables:
---   policies are applied before the caller's non-leakproof functions, so it
---   only ever sees rows the role may see;
+-- * a leaky function (RAISE NOTICE) in a WHERE clause, on the views and the
+--   internal views behind them: policies are applied before the caller's
+--   non-leakproof functions, so it only ever sees rows the role may see; the
+--   base tables refuse the role outright;
 -- * a search_path hijack: the role puts its own lower() and = operator for
 --   text ahead of pg_catalog and calls every definer function and view; none
 --   of them resolves to the role's objects.
@@ -34,10 +35,14 @@ $$;
 -- only "visible-one" may appear in the notices below
 SELECT count(*) AS profiles FROM cdp.profile_360 WHERE r58_evil.leak(traits);
 SELECT count(*) AS events FROM cdp.event_stream WHERE r58_evil.leak(properties);
-SELECT count(*) AS base_profiles FROM cdp.profiles WHERE merged_into IS NULL AND r58_evil.leak(traits);
-SELECT count(*) AS base_events FROM cdp.events WHERE r58_evil.leak(properties);
--- a leaky function over the consent table itself
-SELECT count(*) AS consent_rows FROM cdp.consent_current WHERE r58_evil.leak(to_jsonb(profile_id));
+-- the internal views behind them (security_barrier, owned by cdp_view_owner)
+SELECT count(*) AS internal_profiles FROM cdp._profile_360 WHERE r58_evil.leak(traits);
+SELECT count(*) AS internal_events FROM cdp._event_stream WHERE r58_evil.leak(properties);
+-- a leaky function over the consent view
+SELECT count(*) AS consent_rows FROM cdp.consent_status WHERE r58_evil.leak(to_jsonb(profile_id));
+-- the base tables themselves are refused before any function runs
+SELECT cdp_test.error_of($$SELECT count(*) FROM cdp.profiles WHERE r58_evil.leak(traits)$$) AS base_profiles;
+SELECT cdp_test.error_of($$SELECT count(*) FROM cdp.consent_current WHERE r58_evil.leak(to_jsonb(profile_id))$$) AS base_consent;
 
 -- The hijack: the role's lower() and text = text come first on its path.
 CREATE FUNCTION r58_evil.lower(t text) RETURNS text

@@ -87,11 +87,14 @@ AS 'MODULE_PATHNAME', 'cdp_lookup_key';
 COMMENT ON FUNCTION cdp._lookup_key(text, text, text) IS
   'cdp internal: for cdp.lookup, in one definer call, the tenant id (through cdp._reader_tenant_id: only a tenant the caller may read) and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, tenant not readable or unknown 42501 (administrators: unknown 42704), bad id_type 22023.';
 
--- Invoker rights, so that row-level security applies to the caller; plpgsql
--- keeps its plans for the session. Everything is schema-qualified.
+-- The reading functions: SECURITY DEFINER, owned by cdp_view_owner
+-- (65_access.sql), like the internal views: readers hold no privilege on the
+-- tables, and the policies of cdp_view_owner (through_views) decide with the
+-- calling role's grants and consent (cdp._querier()). plpgsql keeps its plans
+-- for the session. Everything is schema-qualified.
 CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
 RETURNS bigint
-LANGUAGE plpgsql STABLE SECURITY INVOKER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -116,7 +119,7 @@ COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
 
 CREATE FUNCTION cdp.profile(tenant text, profile_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY INVOKER
+LANGUAGE plpgsql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -140,16 +143,17 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  -- As the views (70_views.sql) do: PII trait keys masked without see_pii.
+  -- As the views (70_views.sql) do: PII keys masked at any depth without
+  -- see_pii (trait_times is flat: one time per top-level trait).
   pii := coalesce(tid OPERATOR(pg_catalog.=) ANY (cdp._pii_tenants()), false);
   -- Identifier hashes only for administrators and compliance: readers and
   -- writers get the types alone.
-  show_hash := pg_catalog.pg_has_role(CURRENT_USER, 'cdp_admin', 'USAGE')
-               OR pg_catalog.pg_has_role(CURRENT_USER, 'cdp_compliance', 'USAGE');
+  show_hash := pg_catalog.pg_has_role(cdp._querier(), 'cdp_admin', 'USAGE')
+               OR pg_catalog.pg_has_role(cdp._querier(), 'cdp_compliance', 'USAGE');
   RETURN pg_catalog.jsonb_build_object(
     'profile_id', p.profile_id,
     'requested_profile_id', profile.profile_id,
-    'traits', CASE WHEN pii THEN p.traits ELSE p.traits OPERATOR(pg_catalog.-) cdp._pii_keys() END,
+    'traits', CASE WHEN pii THEN p.traits ELSE cdp._mask_pii(p.traits) END,
     'trait_times', CASE WHEN pii THEN p.trait_times ELSE p.trait_times OPERATOR(pg_catalog.-) cdp._pii_keys() END,
     'first_seen_at', p.first_seen_at,
     'last_seen_at', p.last_seen_at,
@@ -177,7 +181,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.profile(text, bigint) IS
-  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times (PII keys masked, as in the views, for a caller without see_pii), identifiers (type; the hash only for administrators and compliance), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704).';
+  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times (PII keys masked at any depth, as in the views, for a caller without see_pii), identifiers (type; the hash only for administrators and compliance), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704).';
 
 GRANT EXECUTE ON FUNCTION cdp.ingest(text, jsonb), cdp.ingest_batch(text, jsonb) TO cdp_writer;
 GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint), cdp._lookup_key(text, text, text),

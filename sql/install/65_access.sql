@@ -1,5 +1,5 @@
 -- Access: who may see which tenant's rows, and which customers (DESIGN 6).
--- See docs/consent.md, "Access".
+-- See docs/consent.md, "Access" and "How the views enforce see_pii".
 --
 -- cdp.grant_access(role, tenant, purpose, see_pii) writes cdp.access_grants.
 -- Policies are plain predicates over tenant_id, the grants table and
@@ -7,13 +7,45 @@
 -- joins on the distribution column). The caller's roles are computed once
 -- per query by (SELECT cdp._my_roles()), an initplan, never per row.
 --   * cdp_reader: rows of the tenants granted to it, and only of profiles
---     whose current consent for the grant's purpose is granted and not expired.
+--     whose current consent for the grant's purpose is granted and not expired,
+--     and only through the views (70_views.sql): readers hold no privilege on
+--     the tables of customer data, so see_pii = false cannot be read around.
 --   * cdp_compliance: every row of the tenants granted to it, whatever the
---     consent (ledger and audit log included).
+--     consent (ledger and audit log included), in the tables and the views.
 --   * cdp_writer: nothing to read; a grant only names the tenants in which it
 --     may record consent (cdp.set_consent).
 -- A role without a grant sees nothing: policies are permissive, and no
 -- policy matches without a grants row.
+--
+-- How the views read the tables. The public views are security_invoker and
+-- select from internal views (cdp._profile_360, ...) that are not: those are
+-- owned by cdp_view_owner, a NOLOGIN role without SUPERUSER and BYPASSRLS
+-- that nobody is a member of, so the tables are read with its privileges and
+-- under the policies written for it (through_views). Inside such a view
+-- CURRENT_USER is still the querying role (only permission checks use the
+-- view owner), so through_views decides with the querying role's grants,
+-- exactly as the reader and compliance policies would. The reading functions
+-- cdp.lookup and cdp.profile are SECURITY DEFINER owned by cdp_view_owner:
+-- there CURRENT_USER is cdp_view_owner, and cdp._querier() takes the calling
+-- role from the session instead (as cdp._caller() does for the API).
+DO $owner$
+DECLARE
+  r record;
+BEGIN
+  SELECT rolsuper, rolbypassrls, rolcanlogin INTO r FROM pg_catalog.pg_roles WHERE rolname = 'cdp_view_owner';
+  IF NOT FOUND THEN
+    CREATE ROLE cdp_view_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
+  ELSIF r.rolsuper OR r.rolbypassrls OR r.rolcanlogin THEN
+    RAISE EXCEPTION 'role cdp_view_owner must be NOLOGIN, NOSUPERUSER and NOBYPASSRLS'
+      USING ERRCODE = 'invalid_role_specification',
+            DETAIL = 'It owns the internal views of cdp; a superuser or BYPASSRLS owner would skip every row-level security policy, a login role could read the tables directly.',
+            HINT = 'ALTER ROLE cdp_view_owner NOLOGIN NOSUPERUSER NOBYPASSRLS; then create the extension again.';
+  END IF;
+END
+$owner$;
+COMMENT ON ROLE cdp_view_owner IS
+  'cdp: owns the internal views (cdp._profile_360, cdp._event_stream, cdp._consent_status) and the reading functions cdp.lookup and cdp.profile, so that they read the tables under the through_views policies (the querying role''s grants decide). NOLOGIN, no SUPERUSER, no BYPASSRLS; grant it to nobody.';
+GRANT USAGE ON SCHEMA cdp TO cdp_view_owner;
 
 CREATE TABLE cdp.access_grants (
   tenant_id   integer NOT NULL REFERENCES cdp.tenants (tenant_id) ON DELETE CASCADE,
@@ -32,59 +64,153 @@ COMMENT ON COLUMN cdp.access_grants.role_id IS
   'The role the grant is for; members that inherit its privileges inherit the grant. regrole, so that pg_dump writes the role name, not an oid that means nothing in another cluster.';
 SELECT pg_catalog.pg_extension_config_dump('cdp.access_grants', '');
 
--- The roles whose privileges the current user has (itself included): the
--- user, and following pg_auth_members upwards through roles that inherit.
--- Walks only the user's own memberships (not every role in pg_roles). Not
--- SECURITY DEFINER: it must see the caller, not the owner.
-CREATE FUNCTION cdp._my_roles() RETURNS oid[]
-LANGUAGE sql STABLE PARALLEL SAFE
+-- The role a query is answered for: CURRENT_USER, which inside a view that
+-- is not security_invoker is still the querying role; but inside the
+-- reading functions owned by cdp_view_owner (SECURITY DEFINER) it is
+-- cdp_view_owner, and the calling role is taken from the session as
+-- cdp._caller() does (the SET ROLE role, else the session user). No member
+-- of cdp_view_owner exists, so CURRENT_USER = cdp_view_owner happens only
+-- there (or for a superuser that SET ROLE cdp_view_owner: then the session
+-- role is cdp_view_owner itself, which has no grant and sees nothing).
+-- plpgsql, as the other helpers the policies call: its plans are kept for
+-- the session, where a SQL function (not inlinable: SET search_path) is
+-- planned again in every query that calls it.
+CREATE FUNCTION cdp._querier() RETURNS oid
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  WITH RECURSIVE r(oid, inherit) AS (
-    SELECT a.oid, a.rolinherit FROM pg_catalog.pg_roles a WHERE a.rolname OPERATOR(pg_catalog.=) CURRENT_USER
-    UNION
-    SELECT m.roleid, x.rolinherit
-      FROM r
-      JOIN pg_catalog.pg_auth_members m ON m.member OPERATOR(pg_catalog.=) r.oid
-      JOIN pg_catalog.pg_roles x ON x.oid OPERATOR(pg_catalog.=) m.roleid
-     WHERE r.inherit)
-  SELECT pg_catalog.array_agg(r.oid) FROM r;
+BEGIN
+  RETURN (SELECT r.oid FROM pg_catalog.pg_roles r
+           WHERE r.rolname OPERATOR(pg_catalog.=)
+                 CASE WHEN CURRENT_USER OPERATOR(pg_catalog.<>) 'cdp_view_owner' THEN CURRENT_USER::text
+                      WHEN pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none' THEN SESSION_USER::text
+                      ELSE pg_catalog.current_setting('role') END);
+END
+$$;
+COMMENT ON FUNCTION cdp._querier() IS
+  'cdp internal: oid of the role a query is answered for: CURRENT_USER, except inside the reading functions owned by cdp_view_owner, where it is the session''s role (SET ROLE role, else session user).';
+
+-- The roles whose privileges the querying role has (itself included): the
+-- role, and following pg_auth_members upwards through roles that inherit.
+-- Walks only the role's own memberships (not every role in pg_roles). Not
+-- SECURITY DEFINER: it must see the caller, not the owner.
+CREATE FUNCTION cdp._my_roles() RETURNS oid[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  q constant oid := cdp._querier();
+BEGIN
+  RETURN (
+    WITH RECURSIVE r(oid, inherit) AS (
+      SELECT a.oid, a.rolinherit FROM pg_catalog.pg_roles a WHERE a.oid OPERATOR(pg_catalog.=) q
+      UNION
+      SELECT m.roleid, x.rolinherit
+        FROM r
+        JOIN pg_catalog.pg_auth_members m ON m.member OPERATOR(pg_catalog.=) r.oid
+        JOIN pg_catalog.pg_roles x ON x.oid OPERATOR(pg_catalog.=) m.roleid
+       WHERE r.inherit)
+    SELECT pg_catalog.array_agg(r.oid) FROM r);
+END
 $$;
 COMMENT ON FUNCTION cdp._my_roles() IS
-  'cdp internal: oids of the current user and of every role whose privileges it inherits. Policies call it as (SELECT cdp._my_roles()), once per query.';
+  'cdp internal: oids of the querying role (cdp._querier) and of every role whose privileges it inherits. Policies call it as (SELECT cdp._my_roles()), once per query.';
 
 -- The tenants granted to the current user (any purpose). Policies test
 -- tenant_id = ANY ((SELECT cdp._granted_tenants())) first: an initplan, so
 -- partitions and indexes are searched by tenant_id (the leading key column)
 -- for the granted tenants only, before the consent join.
 CREATE FUNCTION cdp._granted_tenants() RETURNS integer[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT coalesce(pg_catalog.array_agg(DISTINCT g.tenant_id), '{}')
-    FROM cdp.access_grants g
-   WHERE g.role_id OPERATOR(pg_catalog.=) ANY (cdp._my_roles());
+DECLARE
+  roles constant oid[] := cdp._my_roles();
+BEGIN
+  RETURN (SELECT coalesce(pg_catalog.array_agg(DISTINCT g.tenant_id), '{}')
+            FROM cdp.access_grants g
+           WHERE g.role_id OPERATOR(pg_catalog.=) ANY (roles));
+END
 $$;
 COMMENT ON FUNCTION cdp._granted_tenants() IS
   'cdp internal: ids of the tenants granted to the current user (directly or through a role it inherits). Policies call it as (SELECT cdp._granted_tenants()), once per query.';
+
+-- Whether the querying role is an administrator (sees every tenant).
+CREATE FUNCTION cdp._is_admin() RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  RETURN pg_catalog.pg_has_role(cdp._querier(), 'cdp_admin', 'USAGE');
+END
+$$;
+COMMENT ON FUNCTION cdp._is_admin() IS
+  'cdp internal: whether the querying role (cdp._querier) has the privileges of cdp_admin. Policies call it as (SELECT cdp._is_admin()), once per query.';
+
+-- Tenants whose rows the querying role may see through the views: every
+-- tenant for an administrator; the granted ones for a reader or compliance
+-- role; none for anyone else (a writer's grant lets it record consent, not
+-- read). plpgsql, so that the branch not taken is never planned.
+CREATE FUNCTION cdp._view_tenants() RETURNS integer[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  q constant oid := cdp._querier();
+BEGIN
+  IF pg_catalog.pg_has_role(q, 'cdp_admin', 'USAGE') THEN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(t.tenant_id), '{}') FROM cdp.tenants t);
+  ELSIF pg_catalog.pg_has_role(q, 'cdp_reader', 'USAGE') OR pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE') THEN
+    RETURN cdp._granted_tenants();
+  END IF;
+  RETURN '{}';
+END
+$$;
+COMMENT ON FUNCTION cdp._view_tenants() IS
+  'cdp internal: tenants whose rows the querying role may see through the views: all for an administrator, the granted ones for a reader or compliance role, none otherwise. Policies call it as (SELECT cdp._view_tenants()), once per query.';
+
+-- Of those, the tenants seen whatever the consent: all for an
+-- administrator, the granted ones for a compliance role, none for a reader.
+CREATE FUNCTION cdp._full_tenants() RETURNS integer[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  q constant oid := cdp._querier();
+BEGIN
+  IF pg_catalog.pg_has_role(q, 'cdp_admin', 'USAGE') THEN
+    RETURN (SELECT coalesce(pg_catalog.array_agg(t.tenant_id), '{}') FROM cdp.tenants t);
+  ELSIF pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE') THEN
+    RETURN cdp._granted_tenants();
+  END IF;
+  RETURN '{}';
+END
+$$;
+COMMENT ON FUNCTION cdp._full_tenants() IS
+  'cdp internal: tenants whose every customer the querying role sees through the views, whatever the consent: all for an administrator, the granted ones for a compliance role, none for a reader. Policies call it as (SELECT cdp._full_tenants()), once per query.';
 
 -- Tenants whose PII the caller may see unmasked in the views: those granted
 -- with see_pii, or every tenant granted to a compliance role, or all for an
 -- administrator.
 CREATE FUNCTION cdp._pii_tenants() RETURNS integer[]
-LANGUAGE sql STABLE PARALLEL SAFE
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT CASE
-    WHEN pg_catalog.pg_has_role(CURRENT_USER, 'cdp_admin', 'USAGE')
-      THEN (SELECT pg_catalog.array_agg(t.tenant_id) FROM cdp.tenants t)
-    ELSE (SELECT pg_catalog.array_agg(g.tenant_id) FROM cdp.access_grants g
+DECLARE
+  q constant oid := cdp._querier();
+BEGIN
+  -- plpgsql: the administrator's branch (which reads cdp.tenants, where
+  -- readers hold no privilege) is planned only when taken.
+  IF pg_catalog.pg_has_role(q, 'cdp_admin', 'USAGE') THEN
+    RETURN (SELECT pg_catalog.array_agg(t.tenant_id) FROM cdp.tenants t);
+  END IF;
+  RETURN (SELECT pg_catalog.array_agg(g.tenant_id) FROM cdp.access_grants g
            WHERE g.role_id OPERATOR(pg_catalog.=) ANY (cdp._my_roles())
-             AND (g.see_pii OR pg_catalog.pg_has_role(CURRENT_USER, 'cdp_compliance', 'USAGE')))
-  END;
+             AND (g.see_pii OR pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE')));
+END
 $$;
 COMMENT ON FUNCTION cdp._pii_tenants() IS
-  'cdp internal: tenants whose PII traits the current user sees unmasked in the views (see_pii grants, compliance grants, administrators).';
+  'cdp internal: tenants whose PII the querying role (cdp._querier) sees unmasked in the views and cdp.profile (see_pii grants, compliance grants, administrators).';
 
 -- PII trait keys masked for grants without see_pii (Segment's reserved
 -- traits that identify a person).
@@ -264,41 +390,81 @@ END
 $compliance$;
 GRANT SELECT ON cdp.access_grants TO cdp_compliance;
 
--- Readers: tenants granted to them; customers by consent for the grant's
--- purpose. consent_current holds a row for every profile of a person, so the
--- same predicate serves profiles, identifiers and events (whose profile_id
--- may be a merged profile).
-CREATE POLICY reader_tenant ON cdp.tenants FOR SELECT TO cdp_reader
-  USING (tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]));
-COMMENT ON POLICY reader_tenant ON cdp.tenants IS 'cdp: readers see the tenants granted to them.';
+-- Through the views: the policies of cdp_view_owner, the owner of the
+-- internal views and of the reading functions (see the top of this file).
+-- Readers hold no privilege on these tables, so this is the only way they
+-- see rows: the tenants granted to them, and there the customers whose
+-- current consent for the grant's purpose is granted and not expired.
+-- Administrators and compliance roles see all of their tenants this way too
+-- (cdp._full_tenants()). consent_current holds a row for every profile of a
+-- person, so the same predicate serves profiles, identifiers and events
+-- (whose profile_id may be a merged profile). Each starts with the sargable
+-- tenant predicate (partitions and indexes searched for the visible tenants
+-- only). The consent test is a correlated EXISTS on (tenant_id,
+-- profile_id) (the Citus rule: it joins on the distribution column): the
+-- executor chooses per query between an index probe per row (point reads:
+-- cdp.lookup, one profile) and one hash of the consented customers (scans).
+-- An uncorrelated IN (...) would always build that hash, so a point read
+-- would cost as much as hashing every consented customer of the tenant
+-- (measured: 31 ms instead of 6 ms at 30 000 customers, growing with the
+-- tenant). The price of EXISTS: the planner costs it as one probe per row,
+-- so large scans pass jit_above_cost; BI roles should run with jit = off
+-- (docs/consent.md, "Cost"). The sub-selects of a policy are checked with
+-- the privileges, and under the policies, of the role reading the table:
+-- cdp_view_owner.
+CREATE POLICY through_views ON cdp.tenants FOR SELECT TO cdp_view_owner
+  USING ((SELECT cdp._is_admin()) OR tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]));
+COMMENT ON POLICY through_views ON cdp.tenants IS
+  'cdp: through the views and reading functions (owner cdp_view_owner), the querying role sees the tenants granted to it (administrators: all). Calls no function that reads cdp.tenants, so no recursion.';
 
-CREATE POLICY reader_consented ON cdp.consent_current FOR SELECT TO cdp_reader
-  USING (tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[])
-         AND decision = 'granted' AND (expires_at IS NULL OR expires_at > pg_catalog.now())
-         AND EXISTS (SELECT 1 FROM cdp.access_grants g
-                      WHERE g.tenant_id = consent_current.tenant_id AND g.purpose = consent_current.purpose
-                        AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[])));
-COMMENT ON POLICY reader_consented ON cdp.consent_current IS
-  'cdp: readers see the unexpired grants of their purpose in their tenants, i.e. which customers they may see.';
+CREATE POLICY through_views ON cdp.access_grants FOR SELECT TO cdp_view_owner
+  USING ((SELECT cdp._is_admin()) OR role_id = ANY ((SELECT cdp._my_roles())::oid[]));
+COMMENT ON POLICY through_views ON cdp.access_grants IS
+  'cdp: through the views and reading functions, the querying role''s own grants (administrators: all), which the other policies join.';
 
-DO $reader$
+CREATE POLICY through_views ON cdp.consent_current FOR SELECT TO cdp_view_owner
+  USING (tenant_id = ANY ((SELECT cdp._view_tenants())::integer[])
+         AND (tenant_id = ANY ((SELECT cdp._full_tenants())::integer[])
+              OR (decision = 'granted' AND (expires_at IS NULL OR expires_at > pg_catalog.now())
+                  AND (tenant_id, purpose) IN (SELECT g.tenant_id, g.purpose FROM cdp.access_grants g
+                                                WHERE g.role_id = ANY ((SELECT cdp._my_roles())::oid[])))));
+COMMENT ON POLICY through_views ON cdp.consent_current IS
+  'cdp: through the views, readers see the unexpired grants of their purpose in their tenants (which customers they may see); compliance and administrators every decision of their tenants.';
+
+DO $through_views$
 DECLARE
   t text;
 BEGIN
   FOREACH t IN ARRAY ARRAY['profiles', 'identifiers', 'events'] LOOP
     EXECUTE pg_catalog.format(
-      'CREATE POLICY reader_consented ON cdp.%I FOR SELECT TO cdp_reader USING ('
-      'tenant_id = ANY ((SELECT cdp._granted_tenants())::integer[]) AND '
+      'CREATE POLICY through_views ON cdp.%I FOR SELECT TO cdp_view_owner USING ('
+      'tenant_id = ANY ((SELECT cdp._view_tenants())::integer[]) AND ('
+      'tenant_id = ANY ((SELECT cdp._full_tenants())::integer[]) OR '
       'EXISTS (SELECT 1 FROM cdp.access_grants g JOIN cdp.consent_current c '
       'ON c.tenant_id = g.tenant_id AND c.purpose = g.purpose '
       'WHERE g.tenant_id = %I.tenant_id AND c.profile_id = %I.profile_id '
       'AND g.role_id = ANY ((SELECT cdp._my_roles())::oid[]) '
-      'AND c.decision = ''granted'' AND (c.expires_at IS NULL OR c.expires_at > pg_catalog.now())))', t, t, t);
-    EXECUTE pg_catalog.format('COMMENT ON POLICY reader_consented ON cdp.%I IS %L', t,
-      'cdp: readers see the rows of customers whose current consent for the purpose of their grant is granted and unexpired.');
-    EXECUTE pg_catalog.format('GRANT SELECT ON cdp.%I TO cdp_reader', t);
+      'AND c.decision = ''granted'' AND (c.expires_at IS NULL OR c.expires_at > pg_catalog.now()))))', t, t, t);
+    EXECUTE pg_catalog.format('COMMENT ON POLICY through_views ON cdp.%I IS %L', t,
+      'cdp: through the views and reading functions, readers see the rows of customers whose current consent for the purpose of their grant is granted and unexpired; compliance and administrators every row of their tenants.');
   END LOOP;
 END
-$reader$;
-GRANT SELECT ON cdp.tenants, cdp.consent_current, cdp.access_grants TO cdp_reader;
+$through_views$;
+GRANT SELECT ON cdp.tenants, cdp.access_grants, cdp.consent_current, cdp.profiles, cdp.identifiers, cdp.events
+  TO cdp_view_owner;
+-- Readers keep SELECT on their own grants only (policy own_grants): the
+-- policy functions above (cdp._granted_tenants, cdp._pii_tenants) run as the
+-- querying role and read them.
+GRANT SELECT ON cdp.access_grants TO cdp_reader;
 GRANT SELECT ON cdp.consent_current, cdp.access_grants TO cdp_admin;
+-- What the views, the policies and the reading functions call as
+-- cdp_view_owner (inside cdp.lookup and cdp.profile).
+GRANT EXECUTE ON FUNCTION cdp._querier(), cdp._is_admin(), cdp._view_tenants(), cdp._full_tenants()
+  TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer, cdp_view_owner;
+GRANT EXECUTE ON FUNCTION cdp._my_roles(), cdp._granted_tenants(), cdp._pii_tenants(), cdp._pii_keys()
+  TO cdp_view_owner;
+-- The reading functions of 40_ingest.sql read the tables as cdp_view_owner
+-- (SECURITY DEFINER), under through_views.
+ALTER FUNCTION cdp.lookup(text, text, text) OWNER TO cdp_view_owner;
+ALTER FUNCTION cdp.profile(text, bigint) OWNER TO cdp_view_owner;
+GRANT EXECUTE ON FUNCTION cdp._lookup_key(text, text, text), cdp._reader_tenant_id(text) TO cdp_view_owner;

@@ -1,9 +1,20 @@
--- Views for BI tools (DESIGN 3 and 6). They run with the caller's rights
--- (security_invoker), so the row-level security of the base tables decides
--- what each role sees; the views add the canonical-profile resolution and
--- the masking of PII for grants without see_pii. Views are parsed once, at
--- install, with the install's search_path: a caller's search_path cannot
--- change what their names and operators mean.
+-- Views for BI tools (DESIGN 3 and 6). The public views cdp.profile_360,
+-- cdp.event_stream and cdp.consent_status run with the caller's rights
+-- (security_invoker): the caller's own grants decide, and a BI tool points
+-- at them directly. Each is a plain SELECT * of an internal view
+-- (cdp._profile_360, cdp._event_stream, cdp._consent_status) that does the
+-- work: the canonical-profile resolution and the masking of PII for callers
+-- without see_pii. The internal views are NOT security_invoker: they are
+-- owned by cdp_view_owner (65_access.sql), so the base tables are read with
+-- its privileges under its policies (through_views), which decide with the
+-- querying role's grants (CURRENT_USER is still the querying role inside a
+-- view). That is what lets readers hold no privilege on the base tables:
+-- see_pii = false cannot be read around by selecting cdp.profiles. They are
+-- security_barrier, so no function of the caller's WHERE clause runs before
+-- their own conditions, and selecting them directly gives exactly what the
+-- public views give. Views are parsed once, at install, with the install's
+-- search_path: a caller's search_path cannot change what their names and
+-- operators mean.
 
 -- PII masking for callers without see_pii: every key of cdp._pii_keys() at
 -- any depth of a document (objects inside objects and arrays: traits.address,
@@ -79,9 +90,9 @@ END
 $mask$;
 COMMENT ON FUNCTION cdp._mask_pii(jsonb) IS
   'cdp internal: a JSON document without PII for callers without see_pii: removes every cdp._pii_keys() key at any depth (except inside the top-level software descriptions library, os, app, screen, network, campaign, page, locale, userAgentData, timezone) and the id of each externalIds entry.';
-GRANT EXECUTE ON FUNCTION cdp._mask_pii(jsonb) TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
+GRANT EXECUTE ON FUNCTION cdp._mask_pii(jsonb) TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer, cdp_view_owner;
 
-CREATE VIEW cdp.profile_360 WITH (security_invoker = true) AS
+CREATE VIEW cdp._profile_360 WITH (security_barrier = true) AS
 SELECT p.tenant_id,
        t.name AS tenant,
        p.profile_id,
@@ -111,10 +122,10 @@ SELECT p.tenant_id,
       FROM cdp.consent_current c
      WHERE c.tenant_id = p.tenant_id AND c.profile_id = p.profile_id) cs ON true
  WHERE p.merged_into IS NULL;
-COMMENT ON VIEW cdp.profile_360 IS
-  'cdp: one row per canonical profile the caller may see: traits (PII masked without see_pii), identifier counts by type, merged profile ids, current consent per purpose. Runs with the caller''s rights (row-level security decides the rows).';
+COMMENT ON VIEW cdp._profile_360 IS
+  'cdp: one row per canonical profile the caller may see: traits (PII masked without see_pii), identifier counts by type, merged profile ids, current consent per purpose. Internal: owned by cdp_view_owner, read through cdp.profile_360.';
 
-CREATE VIEW cdp.event_stream WITH (security_invoker = true) AS
+CREATE VIEW cdp._event_stream WITH (security_barrier = true) AS
 SELECT e.tenant_id,
        e.event_id,
        e.event_time,
@@ -139,10 +150,10 @@ SELECT e.tenant_id,
        e.received_at
   FROM cdp.events e
   LEFT JOIN cdp.profiles p ON p.tenant_id = e.tenant_id AND p.profile_id = e.profile_id;
-COMMENT ON VIEW cdp.event_stream IS
-  'cdp: events the caller may see, with the canonical profile they belong to now (original_profile_id: the profile at ingestion). Without see_pii: PII keys at any depth of properties, traits and context (and context.externalIds ids) are removed, and user_id, anonymous_id and previous_id are NULL. Runs with the caller''s rights.';
+COMMENT ON VIEW cdp._event_stream IS
+  'cdp: events the caller may see, with the canonical profile they belong to now (original_profile_id: the profile at ingestion). Without see_pii: PII keys at any depth of properties, traits and context (and context.externalIds ids) are removed, and user_id, anonymous_id and previous_id are NULL. Internal: owned by cdp_view_owner, read through cdp.event_stream.';
 
-CREATE VIEW cdp.consent_status WITH (security_invoker = true) AS
+CREATE VIEW cdp._consent_status WITH (security_barrier = true) AS
 SELECT c.tenant_id,
        c.profile_id,
        c.purpose,
@@ -154,7 +165,28 @@ SELECT c.tenant_id,
   FROM cdp.consent_current c
   JOIN cdp.profiles p ON p.tenant_id = c.tenant_id AND p.profile_id = c.profile_id
  WHERE p.merged_into IS NULL;
-COMMENT ON VIEW cdp.consent_status IS
-  'cdp: the current consent decision per canonical profile and purpose (status granted, denied, withdrawn or expired; consent_id names the ledger row). Runs with the caller''s rights: readers see only the grants of their purpose.';
+COMMENT ON VIEW cdp._consent_status IS
+  'cdp: the current consent decision per canonical profile and purpose (status granted, denied, withdrawn or expired; consent_id names the ledger row). Readers see only the grants of their purpose. Internal: owned by cdp_view_owner, read through cdp.consent_status.';
 
-GRANT SELECT ON cdp.profile_360, cdp.event_stream, cdp.consent_status TO cdp_admin, cdp_reader, cdp_compliance;
+DO $owner$
+DECLARE
+  v text;
+BEGIN
+  FOREACH v IN ARRAY ARRAY['profile_360', 'event_stream', 'consent_status'] LOOP
+    EXECUTE pg_catalog.format('ALTER VIEW cdp.%I OWNER TO cdp_view_owner', '_' || v);
+    EXECUTE pg_catalog.format('CREATE VIEW cdp.%I WITH (security_invoker = true) AS SELECT * FROM cdp.%I', v, '_' || v);
+  END LOOP;
+END
+$owner$;
+COMMENT ON VIEW cdp.profile_360 IS
+  'cdp: one row per canonical profile the caller may see: traits (PII masked without see_pii), identifier counts by type, merged profile ids, current consent per purpose. Runs with the caller''s rights over cdp._profile_360: the caller''s grants and the consent of each customer decide the rows.';
+COMMENT ON VIEW cdp.event_stream IS
+  'cdp: events the caller may see, with the canonical profile they belong to now (original_profile_id: the profile at ingestion). Without see_pii: PII keys at any depth of properties, traits and context (and context.externalIds ids) are removed, and user_id, anonymous_id and previous_id are NULL. Runs with the caller''s rights over cdp._event_stream.';
+COMMENT ON VIEW cdp.consent_status IS
+  'cdp: the current consent decision per canonical profile and purpose (status granted, denied, withdrawn or expired; consent_id names the ledger row). Runs with the caller''s rights over cdp._consent_status: readers see only the grants of their purpose.';
+
+-- The callers of the public views need SELECT on the internal ones (the
+-- public views run with their rights); both give the same rows and columns.
+GRANT SELECT ON cdp._profile_360, cdp._event_stream, cdp._consent_status,
+                cdp.profile_360, cdp.event_stream, cdp.consent_status
+  TO cdp_admin, cdp_reader, cdp_compliance;

@@ -1,18 +1,38 @@
 -- Contracts of the access model (DESIGN 6), checked in the catalogs so that
 -- objects added later are covered, and in behaviour as non-owner roles:
--- views run with the caller's rights; readers and compliance roles can never
--- write; reader policies use the grants and consent tables with the caller's
--- roles computed once per query; a reader without a grant sees nothing, one
--- with a grant sees only consented customers of its tenant; unique keys can
--- not be probed across tenants.
+-- public views run with the caller's rights, over internal views owned by a
+-- role that bypasses no policy; readers hold no privilege on the tables of
+-- customer data (see_pii cannot be read around); readers and compliance
+-- roles can never write; policies use the grants and consent tables with
+-- the caller's roles computed once per query; a reader without a grant sees
+-- nothing, one with a grant sees only consented customers of its tenant;
+-- unique keys can not be probed across tenants.
 BEGIN;
-SELECT plan(23);
+SELECT plan(29);
 
+SELECT is_empty($$
+  SELECT c.oid::regclass::text FROM pg_class c
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind = 'v' AND c.relname !~ '^_'
+     AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
+$$, 'every public view of cdp runs with the caller''s rights (security_invoker)');
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
    WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind = 'v'
      AND NOT coalesce(c.reloptions @> ARRAY['security_invoker=true'], false)
-$$, 'every view of cdp runs with the caller''s rights (security_invoker)');
+     AND NOT (pg_get_userbyid(c.relowner) = 'cdp_view_owner' AND c.reloptions @> ARRAY['security_barrier=true'])
+$$, 'every other view (internal) is a security_barrier view owned by cdp_view_owner');
+SELECT is_empty($$
+  SELECT r.rolname FROM pg_roles r
+   WHERE (r.rolname = 'cdp_view_owner' AND (r.rolsuper OR r.rolbypassrls OR r.rolcanlogin
+                                            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid)))
+      OR (r.rolname IN ('cdp_admin', 'cdp_writer', 'cdp_reader', 'cdp_compliance')
+          AND pg_has_role(r.oid, 'cdp_view_owner', 'MEMBER'))
+$$, 'cdp_view_owner is no superuser, bypasses no policy, cannot log in and is nobody''s role');
+SELECT is_empty($$
+  SELECT c.oid::regclass::text FROM pg_class c
+   WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p')
+     AND has_table_privilege('cdp_view_owner', c.oid, 'INSERT, UPDATE, DELETE, TRUNCATE')
+$$, 'cdp_view_owner cannot write any table');
 SELECT isnt_empty($$SELECT 1 FROM pg_class WHERE relnamespace = 'cdp'::regnamespace AND relkind = 'v'$$,
                   'the view check above looked at some views');
 
@@ -28,8 +48,8 @@ SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
    WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p')
      AND has_table_privilege('cdp_reader', c.oid, 'SELECT')
-     AND c.relname NOT IN ('tenants', 'profiles', 'identifiers', 'events', 'consent_current', 'access_grants')
-$$, 'readers may select only the tables the views and reading functions need');
+     AND c.relname NOT IN ('access_grants')
+$$, 'readers may select no table of customer data (only their own grants, which the policy functions read)');
 
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
@@ -39,10 +59,10 @@ SELECT is_empty($$
                       AND p.polroles && ARRAY['cdp_reader'::regrole::oid, 'cdp_compliance'::regrole::oid])
 $$, 'every table readers or compliance may select has a policy for them (else they would see nothing, by design)');
 
-SELECT policies_are('cdp', 'profiles', ARRAY['admin_all', 'compliance_tenant', 'reader_consented'],
-                    'cdp.profiles has exactly the admin, compliance and reader policies');
-SELECT policies_are('cdp', 'events', ARRAY['admin_all', 'compliance_tenant', 'reader_consented'],
-                    'cdp.events has exactly the admin, compliance and reader policies');
+SELECT policies_are('cdp', 'profiles', ARRAY['admin_all', 'compliance_tenant', 'through_views'],
+                    'cdp.profiles has exactly the admin, compliance and through-the-views policies');
+SELECT policies_are('cdp', 'events', ARRAY['admin_all', 'compliance_tenant', 'through_views'],
+                    'cdp.events has exactly the admin, compliance and through-the-views policies');
 SELECT policies_are('cdp', 'consent_ledger', ARRAY['admin_all', 'compliance_tenant'],
                     'readers have no policy on the consent ledger');
 
@@ -50,12 +70,14 @@ SELECT policies_are('cdp', 'consent_ledger', ARRAY['admin_all', 'compliance_tena
 -- initplans, no per-row call of any other function.
 SELECT is_empty($$
   SELECT p.tablename || '.' || p.policyname FROM pg_policies p
-   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant', 'reader_tenant', 'own_grants')
-     AND regexp_replace(regexp_replace(regexp_replace(p.qual,
-           '\( SELECT cdp\._my_roles\(\) AS _my_roles\)', '', 'g'),
-           '\( SELECT cdp\._granted_tenants\(\) AS _granted_tenants\)', '', 'g'),
+   WHERE p.schemaname = 'cdp' AND p.policyname IN ('through_views', 'compliance_tenant', 'own_grants')
+     AND regexp_replace(regexp_replace(p.qual,
+           '\( SELECT cdp\.(_my_roles|_granted_tenants|_view_tenants|_full_tenants|_is_admin)\(\) AS \1\)', '', 'g'),
            'now\(\)', '', 'g') ~ '[a-z_]+\('
-$$, 'reader and compliance policies call no function per row (only initplans of cdp._my_roles(), cdp._granted_tenants(), and now())');
+$$, 'view and compliance policies call no function per row (only initplans of cdp._my_roles(), _granted_tenants(), _view_tenants(), _full_tenants(), _is_admin(), and now())');
+SELECT is(count(*), 7::bigint, 'through_views policies exist on the six tables the views read (tenants, access_grants, consent_current, profiles, identifiers, events), own_grants on access_grants, and the check above saw them')
+  FROM pg_policies p WHERE p.schemaname = 'cdp' AND p.policyname IN ('through_views', 'own_grants')
+   AND p.tablename IN ('tenants', 'access_grants', 'consent_current', 'profiles', 'identifiers', 'events');
 
 -- Every reader and compliance policy starts from a sargable tenant
 -- predicate (tenant_id leads every key: partitions and indexes are searched
@@ -63,10 +85,15 @@ $$, 'reader and compliance policies call no function per row (only initplans of 
 -- subquery correlates on tenant_id.
 SELECT is_empty($$
   SELECT p.tablename || '.' || p.policyname FROM pg_policies p
-   WHERE p.schemaname = 'cdp' AND p.policyname IN ('reader_consented', 'compliance_tenant', 'reader_tenant')
-     AND (p.qual !~ '^\(?\(?tenant_id = ANY \(\( SELECT cdp\._granted_tenants\(\) AS _granted_tenants\)::integer\[\]\)'
-          OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename)))
-$$, 'reader and compliance policies filter by granted tenant first and correlate on tenant_id');
+   WHERE p.schemaname = 'cdp' AND (p.policyname = 'compliance_tenant'
+                                   OR (p.policyname = 'through_views' AND p.tablename NOT IN ('tenants', 'access_grants')))
+     AND (p.qual !~ '^\(?\(?tenant_id = ANY \(\( SELECT cdp\._(granted|view)_tenants\(\) AS _(granted|view)_tenants\)::integer\[\]\)'
+          OR (p.qual ~ 'EXISTS' AND p.qual !~ format('g\.tenant_id = %s\.tenant_id', p.tablename))
+          OR (p.qual ~ ' IN \(' AND p.qual !~ '\(tenant_id, (profile_id|purpose)\) IN \( SELECT [cg]\.tenant_id,'))
+$$, 'view and compliance policies filter by visible tenant first and join their consent subquery on tenant_id');
+SELECT is(count(*), 3::bigint, 'the consent test of through_views on profiles, identifiers and events is an EXISTS correlated on tenant_id and profile_id (point reads probe an index, not a hash of every consented customer)')
+  FROM pg_policies p WHERE p.schemaname = 'cdp' AND p.policyname = 'through_views'
+   AND p.qual ~ format('EXISTS.*g\.tenant_id = %s\.tenant_id.*c\.profile_id = %s\.profile_id', p.tablename, p.tablename);
 
 -- The privacy internals run only inside the API functions and the workers.
 SELECT is_empty($$
@@ -119,9 +146,11 @@ RESET ROLE;
 
 SET LOCAL ROLE tap_acc_nogrant;
 SELECT is((SELECT count(*) FROM cdp.profile_360) + (SELECT count(*) FROM cdp.event_stream)
-          + (SELECT count(*) FROM cdp.consent_status) + (SELECT count(*) FROM cdp.profiles)
-          + (SELECT count(*) FROM cdp.identifiers) + (SELECT count(*) FROM cdp.tenants), 0::bigint,
-          'a reader without a grant sees nothing in any view or table');
+          + (SELECT count(*) FROM cdp.consent_status) + (SELECT count(*) FROM cdp._profile_360)
+          + (SELECT count(*) FROM cdp._event_stream) + (SELECT count(*) FROM cdp.access_grants), 0::bigint,
+          'a reader without a grant sees nothing in any view');
+SELECT throws_ok($$SELECT count(*) FROM cdp.profiles$$, '42501', NULL,
+                 'a reader cannot select a table of customer data');
 RESET ROLE;
 
 SET LOCAL ROLE tap_acc_dpo;
