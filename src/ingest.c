@@ -791,14 +791,41 @@ BulkOriginals(CdpCall *call, Pending **dups, int nd)
 	cdp_plan_done();
 }
 
-/* last_seen_at / first_seen_at of the chunk's profiles, once per profile (see PLAN_BULK_SEEN). */
+typedef struct SeenRow
+{
+	int64		profile_id;
+	TimestampTz first;
+	TimestampTz last;
+} SeenRow;
+
+static int
+CompareSeenRow(const void *a, const void *b)
+{
+	int64		x = ((const SeenRow *) a)->profile_id;
+	int64		y = ((const SeenRow *) b)->profile_id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * last_seen_at / first_seen_at of the chunk's profiles, once per profile
+ * (see PLAN_BULK_SEEN). Messages whose profile row this chunk already wrote
+ * with their time are left out: identify (PLAN_SET_TRAITS sets both) and a
+ * profile created for the message (PLAN_NEW_PROFILE). The rest are folded
+ * here into one row per profile (earliest and latest time), sorted by
+ * profile id: the statement then reads and updates each row once, in the
+ * order identity resolution locks profiles.
+ */
 static void
 BulkSeen(CdpCall *call, Pending *p, int np)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * np);
-	Datum	   *times = palloc(sizeof(Datum) * np);
-	Datum		v[3];
-	int			n = 0;
+	SeenRow    *rows = palloc(sizeof(SeenRow) * np);
+	Datum	   *ids,
+			   *firsts,
+			   *lasts;
+	Datum		v[4];
+	int			n = 0,
+				k = 0;
 
 	for (int i = 0; i < np; i++)
 	{
@@ -806,15 +833,40 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 
 		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
 			continue;
-		ids[n] = Int64GetDatum(r->profile_id);
-		times[n] = TimestampTzGetDatum(p[i].m.seen_time);
+		if (p[i].m.created_profile || strcmp(p[i].m.type, "identify") == 0)
+			continue;
+		rows[n].profile_id = r->profile_id;
+		rows[n].first = p[i].m.seen_time;
+		rows[n].last = p[i].m.seen_time;
 		n++;
 	}
 	if (n == 0)
 		return;
+	qsort(rows, n, sizeof(SeenRow), CompareSeenRow);
+	for (int i = 1; i < n; i++)
+	{
+		if (rows[i].profile_id == rows[k].profile_id)
+		{
+			rows[k].first = Min(rows[k].first, rows[i].first);
+			rows[k].last = Max(rows[k].last, rows[i].last);
+		}
+		else
+			rows[++k] = rows[i];
+	}
+	n = k + 1;
+	ids = palloc(sizeof(Datum) * n);
+	firsts = palloc(sizeof(Datum) * n);
+	lasts = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(rows[i].profile_id);
+		firsts[i] = TimestampTzGetDatum(rows[i].first);
+		lasts[i] = TimestampTzGetDatum(rows[i].last);
+	}
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = PointerGetDatum(MakeArray(ids, NULL, n, INT8OID));
-	v[2] = PointerGetDatum(MakeArray(times, NULL, n, TIMESTAMPTZOID));
+	v[2] = PointerGetDatum(MakeArray(firsts, NULL, n, TIMESTAMPTZOID));
+	v[3] = PointerGetDatum(MakeArray(lasts, NULL, n, TIMESTAMPTZOID));
 	cdp_plan_exec(PLAN_BULK_SEEN, v, NULL);
 }
 

@@ -68,6 +68,8 @@ typedef struct CdpMessage
 	CdpIdent   *ids;
 	int			nids;
 	int			ids_cap;		/* allocated entries of ids */
+	/* identity resolution created the profile (its seen times are this message's) */
+	bool		created_profile;
 	/* the resolved profile's traits, as read when it was locked (identify) */
 	bool		profile_traits_known;
 	Jsonb	   *profile_traits;
