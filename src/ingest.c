@@ -13,8 +13,9 @@
  * (possible between concurrent multi-message batches that touch the same
  * people in different orders) rolls it back and runs it again, so callers
  * do not see them. An unexpected data error in one message (which
- * validation did not foresee) makes the batch run again message by message,
- * each in its own subtransaction, so that only that message is rejected.
+ * validation did not foresee) makes the batch run again in halves, each in
+ * bulk in its own subtransaction, a failing half split again down to a few
+ * messages, which run one by one: only the bad message is rejected.
  */
 #include "postgres.h"
 
@@ -1086,9 +1087,9 @@ Backoff(int attempt)
 
 /* Message by message, each in its own subtransaction: an error rejects only its message. */
 static void
-ProcessCarefully(CdpCall *call)
+ProcessCarefully(CdpCall *call, int first, int last)
 {
-	for (int i = 0; i < call->n; i++)
+	for (int i = first; i <= last; i++)
 	{
 		for (int attempt = 0;; attempt++)
 		{
@@ -1123,12 +1124,68 @@ ProcessCarefully(CdpCall *call)
 	}
 }
 
+/*
+ * After a data error in a bulk run, messages first..last run again in two
+ * halves, each in bulk in its own subtransaction; a half that fails again is
+ * split again, down to BISECT_MIN messages, which go message by message. One
+ * bad message in a batch of 10 000 then costs about two more bulk runs of
+ * the batch and a few single messages, instead of 10 000 single messages
+ * (each several times the cost of a message in bulk). *budget is how many
+ * messages may still be re-run in bulk: with many bad messages splitting
+ * would cost more than it saves, and the rest goes message by message.
+ * Messages keep their order: a half commits (its subtransaction is
+ * released) before the next one runs.
+ */
+#define BISECT_MIN 16
+
+static void BulkRange(CdpCall *call, int first, int last, int *budget);
+
+static void
+Bisect(CdpCall *call, int first, int last, int *budget)
+{
+	int			mid = first + (last - first + 1) / 2 - 1;
+
+	BulkRange(call, first, mid, budget);
+	BulkRange(call, mid + 1, last, budget);
+}
+
+static void
+BulkRange(CdpCall *call, int first, int last, int *budget)
+{
+	int			n = last - first + 1;
+	ErrorData  *e;
+
+	if (n <= BISECT_MIN || *budget < n)
+	{
+		ProcessCarefully(call, first, last);
+		return;
+	}
+	*budget -= n;
+	for (int attempt = 0;; attempt++)
+	{
+		e = InSubtransaction(call, first, last, true);
+		if (e == NULL)
+			return;
+		if (IsRetryable(e->sqlerrcode) && attempt < MAX_BATCH_RETRIES)
+		{
+			Backoff(attempt);
+			continue;
+		}
+		break;
+	}
+	if (!IsDataError(e->sqlerrcode) && !IsRetryable(e->sqlerrcode))
+		ReThrowError(e);
+	Bisect(call, first, last, budget);
+}
+
 static void
 ProcessAll(CdpCall *call)
 {
+	bool		bulk = call->array != NULL && call->n > 1;
+
 	for (int attempt = 0;; attempt++)
 	{
-		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, call->array != NULL && call->n > 1);
+		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, bulk);
 
 		if (e == NULL)
 			return;
@@ -1139,7 +1196,12 @@ ProcessAll(CdpCall *call)
 		}
 		if (IsDataError(e->sqlerrcode) || IsRetryable(e->sqlerrcode))
 		{
-			ProcessCarefully(call);
+			int			budget = 3 * call->n;
+
+			if (bulk && call->n > BISECT_MIN)
+				Bisect(call, 0, call->n - 1, &budget);
+			else
+				ProcessCarefully(call, 0, call->n - 1);
 			return;
 		}
 		ReThrowError(e);
