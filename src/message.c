@@ -417,7 +417,7 @@ TypeAndFields(CdpMessage *m)
 	/*
 	 * groupId is stored in an index (cdp.groups' key): a value too long for
 	 * it is this message's fault, found here rather than as an index error
-	 * that would make a whole batch replay message by message.
+	 * that would make its batch run again in halves (ingest.c Bisect).
 	 */
 	if (m->group_id && strlen(m->group_id) > (size_t) cdp_max_group_id_length)
 		return Reject(m, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,
