@@ -403,6 +403,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 	int			claimed = 0;
 
 	m->profile_traits_known = false;
+	m->created_profile = false;
 	cdp_probe_refresh(&b->probe);
 	LookUp(b, m);
 	SortByPriority(m);
@@ -574,6 +575,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 
 	for (int i = 0; i < nrefusals; i++)
 		Refuse(b, m, winner, &refusals[i]);
+	m->created_profile = created_new;
 	return winner;
 }
 

@@ -13,8 +13,9 @@
  * (possible between concurrent multi-message batches that touch the same
  * people in different orders) rolls it back and runs it again, so callers
  * do not see them. An unexpected data error in one message (which
- * validation did not foresee) makes the batch run again message by message,
- * each in its own subtransaction, so that only that message is rejected.
+ * validation did not foresee) makes the batch run again in halves, each in
+ * bulk in its own subtransaction, a failing half split again down to a few
+ * messages, which run one by one: only the bad message is rejected.
  */
 #include "postgres.h"
 
@@ -792,14 +793,41 @@ BulkOriginals(CdpCall *call, Pending **dups, int nd)
 	cdp_plan_done();
 }
 
-/* last_seen_at / first_seen_at of the chunk's profiles, once per profile (see PLAN_BULK_SEEN). */
+typedef struct SeenRow
+{
+	int64		profile_id;
+	TimestampTz first;
+	TimestampTz last;
+} SeenRow;
+
+static int
+CompareSeenRow(const void *a, const void *b)
+{
+	int64		x = ((const SeenRow *) a)->profile_id;
+	int64		y = ((const SeenRow *) b)->profile_id;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * last_seen_at / first_seen_at of the chunk's profiles, once per profile
+ * (see PLAN_BULK_SEEN). Messages whose profile row this chunk already wrote
+ * with their time are left out: identify (PLAN_SET_TRAITS sets both) and a
+ * profile created for the message (PLAN_NEW_PROFILE). The rest are folded
+ * here into one row per profile (earliest and latest time), sorted by
+ * profile id: the statement then reads and updates each row once, in the
+ * order identity resolution locks profiles.
+ */
 static void
 BulkSeen(CdpCall *call, Pending *p, int np)
 {
-	Datum	   *ids = palloc(sizeof(Datum) * np);
-	Datum	   *times = palloc(sizeof(Datum) * np);
-	Datum		v[3];
-	int			n = 0;
+	SeenRow    *rows = palloc(sizeof(SeenRow) * np);
+	Datum	   *ids,
+			   *firsts,
+			   *lasts;
+	Datum		v[4];
+	int			n = 0,
+				k = 0;
 
 	for (int i = 0; i < np; i++)
 	{
@@ -807,15 +835,40 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 
 		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
 			continue;
-		ids[n] = Int64GetDatum(r->profile_id);
-		times[n] = TimestampTzGetDatum(p[i].m.seen_time);
+		if (p[i].m.created_profile || strcmp(p[i].m.type, "identify") == 0)
+			continue;
+		rows[n].profile_id = r->profile_id;
+		rows[n].first = p[i].m.seen_time;
+		rows[n].last = p[i].m.seen_time;
 		n++;
 	}
 	if (n == 0)
 		return;
+	qsort(rows, n, sizeof(SeenRow), CompareSeenRow);
+	for (int i = 1; i < n; i++)
+	{
+		if (rows[i].profile_id == rows[k].profile_id)
+		{
+			rows[k].first = Min(rows[k].first, rows[i].first);
+			rows[k].last = Max(rows[k].last, rows[i].last);
+		}
+		else
+			rows[++k] = rows[i];
+	}
+	n = k + 1;
+	ids = palloc(sizeof(Datum) * n);
+	firsts = palloc(sizeof(Datum) * n);
+	lasts = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(rows[i].profile_id);
+		firsts[i] = TimestampTzGetDatum(rows[i].first);
+		lasts[i] = TimestampTzGetDatum(rows[i].last);
+	}
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = PointerGetDatum(MakeArray(ids, NULL, n, INT8OID));
-	v[2] = PointerGetDatum(MakeArray(times, NULL, n, TIMESTAMPTZOID));
+	v[2] = PointerGetDatum(MakeArray(firsts, NULL, n, TIMESTAMPTZOID));
+	v[3] = PointerGetDatum(MakeArray(lasts, NULL, n, TIMESTAMPTZOID));
 	cdp_plan_exec(PLAN_BULK_SEEN, v, NULL);
 }
 
@@ -1035,9 +1088,9 @@ Backoff(int attempt)
 
 /* Message by message, each in its own subtransaction: an error rejects only its message. */
 static void
-ProcessCarefully(CdpCall *call)
+ProcessCarefully(CdpCall *call, int first, int last)
 {
-	for (int i = 0; i < call->n; i++)
+	for (int i = first; i <= last; i++)
 	{
 		for (int attempt = 0;; attempt++)
 		{
@@ -1072,12 +1125,68 @@ ProcessCarefully(CdpCall *call)
 	}
 }
 
+/*
+ * After a data error in a bulk run, messages first..last run again in two
+ * halves, each in bulk in its own subtransaction; a half that fails again is
+ * split again, down to BISECT_MIN messages, which go message by message. One
+ * bad message in a batch of 10 000 then costs about two more bulk runs of
+ * the batch and a few single messages, instead of 10 000 single messages
+ * (each several times the cost of a message in bulk). *budget is how many
+ * messages may still be re-run in bulk: with many bad messages splitting
+ * would cost more than it saves, and the rest goes message by message.
+ * Messages keep their order: a half commits (its subtransaction is
+ * released) before the next one runs.
+ */
+#define BISECT_MIN 16
+
+static void BulkRange(CdpCall *call, int first, int last, int *budget);
+
+static void
+Bisect(CdpCall *call, int first, int last, int *budget)
+{
+	int			mid = first + (last - first + 1) / 2 - 1;
+
+	BulkRange(call, first, mid, budget);
+	BulkRange(call, mid + 1, last, budget);
+}
+
+static void
+BulkRange(CdpCall *call, int first, int last, int *budget)
+{
+	int			n = last - first + 1;
+	ErrorData  *e;
+
+	if (n <= BISECT_MIN || *budget < n)
+	{
+		ProcessCarefully(call, first, last);
+		return;
+	}
+	*budget -= n;
+	for (int attempt = 0;; attempt++)
+	{
+		e = InSubtransaction(call, first, last, true);
+		if (e == NULL)
+			return;
+		if (IsRetryable(e->sqlerrcode) && attempt < MAX_BATCH_RETRIES)
+		{
+			Backoff(attempt);
+			continue;
+		}
+		break;
+	}
+	if (!IsDataError(e->sqlerrcode) && !IsRetryable(e->sqlerrcode))
+		ReThrowError(e);
+	Bisect(call, first, last, budget);
+}
+
 static void
 ProcessAll(CdpCall *call)
 {
+	bool		bulk = call->array != NULL && call->n > 1;
+
 	for (int attempt = 0;; attempt++)
 	{
-		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, call->array != NULL && call->n > 1);
+		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, bulk);
 
 		if (e == NULL)
 			return;
@@ -1088,7 +1197,12 @@ ProcessAll(CdpCall *call)
 		}
 		if (IsDataError(e->sqlerrcode) || IsRetryable(e->sqlerrcode))
 		{
-			ProcessCarefully(call);
+			int			budget = 3 * call->n;
+
+			if (bulk && call->n > BISECT_MIN)
+				Bisect(call, 0, call->n - 1, &budget);
+			else
+				ProcessCarefully(call, 0, call->n - 1);
 			return;
 		}
 		ReThrowError(e);
@@ -1096,6 +1210,59 @@ ProcessAll(CdpCall *call)
 }
 
 /* ---------- entry points ---------- */
+
+/*
+ * The memory context chunks of a batch are parsed into, kept for the
+ * backend's life under TopMemoryContext. A chunk needs a few MB; a keeper
+ * block that survives every reset saves malloc'ing and page-faulting fresh
+ * memory in for each chunk, and keeping the context across calls saves it
+ * for each call too (a batch of 1 000 messages is a single chunk: with a
+ * context per call it paid ~40 ms of page faults per call). Reset when a
+ * call starts using it (an error may have skipped the reset at its end) and
+ * when the call's own context goes away (end of call, or error cleanup),
+ * which also frees it for the next call; a call made while another one is
+ * using it (not expected) gets a context of its own.
+ */
+#define CHUNK_CONTEXT_KEEP ((Size) CHUNK_SIZE * 8192)
+
+static MemoryContext chunk_cxt = NULL;
+static bool chunk_cxt_busy = false;
+
+static void
+ReleaseChunkContext(void *arg)
+{
+	MemoryContextReset(chunk_cxt);
+	chunk_cxt_busy = false;
+}
+
+static void
+UseChunkContext(CdpCall *call)
+{
+	MemoryContextCallback *cb;
+
+	if (chunk_cxt_busy)
+	{
+		Size		keep = (Size) Min(call->n, CHUNK_SIZE) * 8192;
+
+		MemoryContextDelete(call->msgcxt);
+		call->msgcxt = AllocSetContextCreate(call->callcxt, "cdp ingest chunk", keep, keep,
+											 ALLOCSET_DEFAULT_MAXSIZE);
+		return;
+	}
+	if (chunk_cxt == NULL)
+		chunk_cxt = AllocSetContextCreate(TopMemoryContext, "cdp ingest chunk",
+										  CHUNK_CONTEXT_KEEP, CHUNK_CONTEXT_KEEP,
+										  ALLOCSET_DEFAULT_MAXSIZE);
+	MemoryContextReset(chunk_cxt);
+	cb = MemoryContextAlloc(call->callcxt, sizeof(MemoryContextCallback));
+	cb->func = ReleaseChunkContext;
+	cb->arg = NULL;
+	MemoryContextRegisterResetCallback(call->callcxt, cb);
+	chunk_cxt_busy = true;
+	MemoryContextDelete(call->msgcxt);
+	call->msgcxt = chunk_cxt;
+}
+
 
 static void
 StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
@@ -1236,18 +1403,7 @@ cdp_ingest_batch(PG_FUNCTION_ARGS)
 				 errhint("Split it into smaller batches.")));
 	call.results = MemoryContextAllocZero(call.callcxt, sizeof(CdpResult) * Max(call.n, 1));
 	if (call.n > 1)
-	{
-		/*
-		 * A chunk of messages needs a few MB. A keeper block that survives
-		 * each reset saves faulting fresh pages in for every chunk (the bench
-		 * measured -55 % page faults, -20 % CPU).
-		 */
-		Size		keep = (Size) Min(call.n, CHUNK_SIZE) * 8192;
-
-		MemoryContextDelete(call.msgcxt);
-		call.msgcxt = AllocSetContextCreate(call.callcxt, "cdp ingest chunk", keep, keep,
-											ALLOCSET_DEFAULT_MAXSIZE);
-	}
+		UseChunkContext(&call);
 	if (call.n > 0)
 		ProcessAll(&call);
 	FinishCall(&call);

@@ -201,6 +201,12 @@ AddId(IdCollector *col, const char *id_type, const char *value, bool alias_previ
 			return;
 	if (m->nids >= MAX_IDS)
 		return;
+	if (m->nids == m->ids_cap)
+	{
+		/* Most messages carry two to four identifiers: grow only for the rare ones with more. */
+		m->ids_cap *= 2;
+		m->ids = repalloc(m->ids, sizeof(CdpIdent) * m->ids_cap);
+	}
 	id = &m->ids[m->nids++];
 	memset(id, 0, sizeof(CdpIdent));
 	id->id_type = id_type;
@@ -281,7 +287,13 @@ Identifiers(CdpMessage *m, CdpBatch *batch)
 	ListCell   *lc;
 	char	   *s;
 
-	m->ids = palloc(sizeof(CdpIdent) * MAX_IDS);
+	/*
+	 * Room for a few identifiers, not MAX_IDS: a batch parses a chunk of
+	 * messages into one memory context, and 64 * 100 bytes per message
+	 * would make it touch (page-fault) ~6 MB per chunk.
+	 */
+	m->ids_cap = 4;
+	m->ids = palloc(sizeof(CdpIdent) * m->ids_cap);
 	m->nids = 0;
 	AddId(&col, CDP_ID_USER_ID, m->user_id, false);
 	if (m->previous_id)
@@ -405,7 +417,7 @@ TypeAndFields(CdpMessage *m)
 	/*
 	 * groupId is stored in an index (cdp.groups' key): a value too long for
 	 * it is this message's fault, found here rather than as an index error
-	 * that would make a whole batch replay message by message.
+	 * that would make its batch run again in halves (ingest.c Bisect).
 	 */
 	if (m->group_id && strlen(m->group_id) > (size_t) cdp_max_group_id_length)
 		return Reject(m, ERRCODE_STRING_DATA_RIGHT_TRUNCATION,

@@ -67,6 +67,9 @@ typedef struct CdpMessage
 	Jsonb	   *consent;		/* context.consent.categoryPreferences, if an object */
 	CdpIdent   *ids;
 	int			nids;
+	int			ids_cap;		/* allocated entries of ids */
+	/* identity resolution created the profile (its seen times are this message's) */
+	bool		created_profile;
 	/* the resolved profile's traits, as read when it was locked (identify) */
 	bool		profile_traits_known;
 	Jsonb	   *profile_traits;

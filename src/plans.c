@@ -145,16 +145,19 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"WHERE tenant_id = $1 AND profile_id = $2 "
 		"AND (last_seen_at < $3 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $3)",
 		3, {INT4OID, INT8OID, TIMESTAMPTZOID}},
-	/* The same for a chunk of a batch: once per profile. */
+	/*
+	 * The same for a chunk of a batch: one row per profile (ingest.c
+	 * BulkSeen), its earliest and latest time.
+	 */
 	[PLAN_BULK_SEEN] = {
 		"UPDATE cdp.profiles p SET last_seen_at = greatest(p.last_seen_at, u.l), first_seen_at = least(p.first_seen_at, u.f) "
-		/* A profile merged later in the chunk: its canonical profile. */
-		"FROM (SELECT coalesce(q.merged_into, q.profile_id) AS id, min(x.t) AS f, max(x.t) AS l "
-		"FROM unnest($2::int8[], $3::timestamptz[]) AS x(id, t) "
+		/* A profile merged later in the chunk (or meanwhile): its canonical profile. */
+		"FROM (SELECT coalesce(q.merged_into, q.profile_id) AS id, min(x.f) AS f, max(x.l) AS l "
+		"FROM unnest($2::int8[], $3::timestamptz[], $4::timestamptz[]) AS x(id, f, l) "
 		"JOIN cdp.profiles q ON q.tenant_id = $1 AND q.profile_id = x.id GROUP BY 1) u "
 		"WHERE p.tenant_id = $1 AND p.profile_id = u.id "
 		"AND (p.last_seen_at < u.l - " CDP_SEEN_GRANULARITY " OR p.first_seen_at > u.f)",
-		3, {INT4OID, INT8ARR, TIMESTAMPTZARR}},
+		4, {INT4OID, INT8ARR, TIMESTAMPTZARR, TIMESTAMPTZARR}},
 	/* Batches: one statement per chunk of messages instead of one per message. */
 	[PLAN_BULK_DEDUPE] = {
 		"INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) "

@@ -13,6 +13,11 @@ CREATE TYPE cdp.ingest_result AS (
 COMMENT ON TYPE cdp.ingest_result IS
   'cdp: outcome of one ingested message. status: accepted, duplicate (messageId already stored in the dedupe window), rejected (quarantined; error and sqlstate say why) or suppressed (an identifier of an erased person; nothing stored).';
 
+-- Ingestion rewrites profile rows often (last_seen_at, traits): room left
+-- on each page lets those updates stay HOT (no new index entries, the old
+-- version pruned in place). See docs/performance.md.
+ALTER TABLE cdp.profiles SET (fillfactor = 75);
+
 -- The keyed hash under which identifiers are stored and looked up. Definer
 -- rights because it reads the tenant secret; no role may call it directly
 -- (the definer functions of the extension call it as owner).
