@@ -46,6 +46,7 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/array.h"
@@ -55,6 +56,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 
 #include "cdp.h"
 #include "locks.h"
@@ -318,6 +320,30 @@ SortedIds(ArrayType *arr, int *n)
 	return ids;
 }
 
+/*
+ * The tenant's profiles lock for a purge slice. Busy while a transaction
+ * past its budget of profile locks ingests into the tenant; such
+ * transactions come and go, so look a few times, 10 ms apart, before
+ * leaving the slice to the next run. Never queued behind them: a queued
+ * request would make later batches of the tenant queue behind it (review
+ * 2, L2), and a wait could close a cycle with ingestion waiting for this
+ * transaction.
+ */
+static bool
+TryTenantProfilesLock(LOCKTAG *tag)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		if (LockAcquire(tag, RowExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			return true;
+		if (attempt >= CDP_PURGE_TENANT_TRIES)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
 /* A lock that this transaction holds in the mode given: release it. */
 static void
 ReleaseIfHeld(LOCKTAG *tag, LOCKMODE mode)
@@ -331,8 +357,9 @@ ReleaseIfHeld(LOCKTAG *tag, LOCKMODE mode)
  * RETURNS bigint[]: before the purge looks at the people again, the
  * tenant's profiles lock in ROW EXCLUSIVE mode (it conflicts only with
  * ingestion past its budget of profile locks) and each profile's event lock
- * exclusively, in profile_id order, none of them waiting: returns the ids
- * whose lock it got, sorted (empty when the tenant's lock is busy); to the
+ * exclusively, in profile_id order, none of them waiting (the tenant's is
+ * tried a few times, 10 ms apart): returns the ids whose lock it got,
+ * sorted (empty when the tenant's lock is busy); to the
  * end of the transaction or cdp._unlock_profiles_after_purge. At most
  * CDP_PURGE_SLICE ids per call, so that a purge stays a small user of the
  * shared lock table.
@@ -358,7 +385,7 @@ cdp_lock_profiles_for_purge(PG_FUNCTION_ARGS)
 				 errdetail("At most %d per call, so that a purge takes few entries of the shared lock table.",
 						   CDP_PURGE_SLICE)));
 	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
-	if (n == 0 || LockAcquire(&tag, RowExclusiveLock, false, true) == LOCKACQUIRE_NOT_AVAIL)
+	if (n == 0 || !TryTenantProfilesLock(&tag))
 		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
 	held = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n; i++)

@@ -48,6 +48,9 @@
  */
 #define CDP_PURGE_SLICE				256
 
+/* Looks again at a busy tenant's profiles lock, 10 ms apart, per slice. */
+#define CDP_PURGE_TENANT_TRIES		10
+
 /*
  * Ingestion: the tenant's erasure lock in share mode, held to the end of the
  * transaction. Waits while an erasure of the tenant runs; call it once per
