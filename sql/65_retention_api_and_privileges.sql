@@ -20,6 +20,10 @@ SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'job_runs', '1 da
 SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'audit', '-1 day')$$);
 SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'audit', '0')$$);
 SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'events', '1 hour')$$);
+-- The purge trusts last_seen_at, which may lag an hour behind the newest
+-- event (review 2, L3): no inactive_profiles horizon under a day.
+SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'inactive_profiles', '10 minutes')$$);
+SELECT cdp_test.error_of($$SELECT cdp.set_retention(NULL, 'inactive_profiles', '23 hours 59 minutes')$$);
 SELECT cdp_test.error_of($$SELECT cdp.set_retention('ret-api', 'audit', '200 years')$$);
 
 -- Every change is audited, under the tenant (0 for the defaults).

@@ -12,8 +12,10 @@ SELECT status, count(*) FROM cdp.ingest_batch((SELECT key FROM locks_key),
 
 -- One transaction storing tracks of all 300 (no profile row lock on this
 -- path): the tenant's erasure lock in share mode, a share event lock for
--- each of the first 256 people, then one share lock on all of the tenant's
--- profiles instead of more (the lock table stays small for big batches).
+-- each of the first 32 people (CDP_PROFILE_LOCK_BUDGET, well under
+-- max_locks_per_transaction: advisory locks all take shared lock table
+-- entries), then one share lock on all of the tenant's profiles instead of
+-- more (the lock table stays small for big batches).
 BEGIN;
 SELECT status, count(*) FROM cdp.ingest_batch((SELECT key FROM locks_key),
   (SELECT jsonb_agg(jsonb_build_object('type', 'track', 'event', 'e', 'userId', 'u-' || i, 'messageId', 'tr-' || i))
@@ -55,24 +57,28 @@ SELECT cdp_test.error_of($$SELECT cdp._job_try_lock('statistics', NULL)$$);
 SELECT cdp_test.error_of($$SELECT cdp._lock_tenant_for_erasure(NULL)$$);
 SELECT cdp_test.error_of($$SELECT cdp._lock_profiles_for_purge(1, NULL)$$);
 SELECT cdp_test.error_of($$SELECT cdp._unlock_profiles_after_purge(NULL, '{1}')$$);
--- NULL elements and repeats are ignored; locks and unlocks pair up when
--- called from the same function run (as cdp._retention_profiles does).
+SELECT cdp_test.error_of($$SELECT cdp._lock_profiles_for_purge(1, (SELECT array_agg(i::bigint) FROM generate_series(1, 257) i))$$);
+-- NULL elements and repeats are ignored; the ids locked come back sorted
+-- (nobody else holds them here); locks and unlocks pair up when called
+-- from the same function run (as cdp._retention_profiles does); unlocking
+-- what is not held is a no-op (no WARNING).
 DO $$
 DECLARE
   held text;
 BEGIN
-  PERFORM cdp._lock_profiles_for_purge(1, '{3, NULL, 2, 3}');
+  RAISE NOTICE 'locked: %', cdp._lock_profiles_for_purge(1, '{3, NULL, 2, 3}');
   SELECT string_agg(objsubid || ' ' || mode || ' x' || n, ', ' ORDER BY objsubid) INTO held
     FROM (SELECT objsubid, mode, count(*) AS n FROM pg_locks
            WHERE pid = pg_backend_pid() AND locktype = 'advisory' GROUP BY 1, 2) l;
   RAISE NOTICE 'held: %', held;
   PERFORM cdp._unlock_profiles_after_purge(1, '{3, NULL, 2, 3}');
+  PERFORM cdp._unlock_profiles_after_purge(1, '{4}');
   RAISE NOTICE 'left held: %', (SELECT count(*) FROM pg_locks WHERE pid = pg_backend_pid() AND locktype = 'advisory');
 END
 $$;
 
 -- Inactive-profile retention holds no event lock once its slice is purged
--- (before it commits): at most one slice (500 people) at a time.
+-- (before it commits): at most one slice (256 people) at a time.
 SELECT cdp.create_tenant('locks-retention') > 0 AS created;
 SELECT cdp.set_retention('locks-retention', 'inactive_profiles', '30 days') IS NOT NULL AS set;
 SELECT status, count(*) FROM cdp.ingest_batch(cdp.create_source('locks-retention', 'app'),

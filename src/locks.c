@@ -13,15 +13,23 @@
  * single-message fast path stores an event for a known profile without
  * locking its row. The purge (cdp._retention_profiles) takes the profile's
  * lock exclusively before it locks the rows and checks again that the
- * person is inactive, so it waits for every event already being stored and
- * its DELETE sees them. So that a purge of 5 000 people does not hold 5 000
- * locks to the end of its transaction, it releases them after its DELETEs,
- * before it commits; ingestion therefore looks at the profile row with a
- * dirty snapshot once it holds its share lock: a row deleted by a
- * transaction still in progress makes it wait for that transaction, and a
- * row that is gone makes it resolve the message again (a new profile, as
- * for anyone unknown). An event is thus stored only for a profile that
- * exists and that no purge can delete before the event commits.
+ * person is inactive, so its DELETE sees every event stored for them. It
+ * never waits for a lock ingestion holds (review 2, L1/L2): ingestion keeps
+ * its share locks to its commit, in message order, across calls, so a purge
+ * that waited could close a cycle with it (40P01 that ingestion's retries
+ * cannot cure) and would fence off the tenant while it waited. So the purge
+ * takes the tenant's profiles lock and each event lock conditionally and
+ * goes on with the people it got: one whose lock is busy is being written
+ * to right now, hence not inactive, and waits for the next run. So that a
+ * purge of 5 000 people does not hold 5 000 locks to the end of its
+ * transaction, it releases them after its DELETEs, before it commits;
+ * ingestion therefore looks at the profile row with a dirty snapshot once it
+ * holds its share lock: a row deleted by a transaction still in progress
+ * makes it wait for that transaction (the purge waits for nobody's locks,
+ * so this wait cannot close a cycle), and a row that is gone makes it
+ * resolve the message again (a new profile, as for anyone unknown). An
+ * event is thus stored only for a profile that exists and that no purge
+ * can delete before the event commits.
  */
 #include "postgres.h"
 
@@ -38,14 +46,17 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "storage/lmgr.h"
+#include "storage/latch.h"
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/wait_event.h"
 
 #include "cdp.h"
 #include "locks.h"
@@ -122,6 +133,46 @@ cdp_lock_tenant_for_erasure(PG_FUNCTION_ARGS)
 
 /* ---------- profiles: events vs the inactive-profile purge ---------- */
 
+/*
+ * cdp.profiles and its primary key, looked up once per transaction rather
+ * than per message (review 2, L6): the name lookups hash and probe the
+ * syscache. A relcache invalidation of either (or of everything) forgets
+ * them, so a DROP and CREATE EXTENSION in the same transaction is seen.
+ */
+static Oid	profiles_oid = InvalidOid;
+static Oid	profiles_pkey_oid = InvalidOid;
+static LocalTransactionId profiles_oids_lxid = InvalidLocalTransactionId;
+static bool profiles_callback_registered = false;
+
+static void
+ForgetProfilesOids(Datum arg, Oid relid)
+{
+	if (!OidIsValid(relid) || relid == profiles_oid || relid == profiles_pkey_oid)
+		profiles_oids_lxid = InvalidLocalTransactionId;
+}
+
+static void
+ProfilesOids(Oid *heap_oid, Oid *index_oid)
+{
+	if (profiles_oids_lxid != MyProc->lxid || profiles_oids_lxid == InvalidLocalTransactionId)
+	{
+		Oid			nsp = get_namespace_oid(CDP_SCHEMA, false);
+
+		if (!profiles_callback_registered)
+		{
+			CacheRegisterRelcacheCallback(ForgetProfilesOids, (Datum) 0);
+			profiles_callback_registered = true;
+		}
+		profiles_oid = get_relname_relid("profiles", nsp);
+		profiles_pkey_oid = get_relname_relid("profiles_pkey", nsp);
+		if (!OidIsValid(profiles_oid) || !OidIsValid(profiles_pkey_oid))
+			elog(ERROR, "relation cdp.profiles or its primary key is missing");
+		profiles_oids_lxid = MyProc->lxid;
+	}
+	*heap_oid = profiles_oid;
+	*index_oid = profiles_pkey_oid;
+}
+
 typedef enum ProfileState
 {
 	PROFILE_ALIVE,
@@ -140,9 +191,8 @@ typedef enum ProfileState
 static ProfileState
 ProfileNow(int32 tenant_id, int64 profile_id, TransactionId *xid)
 {
-	Oid			nsp = get_namespace_oid(CDP_SCHEMA, false);
-	Oid			heap_oid = get_relname_relid("profiles", nsp);
-	Oid			index_oid = get_relname_relid("profiles_pkey", nsp);
+	Oid			heap_oid;
+	Oid			index_oid;
 	Relation	heap;
 	Relation	index;
 	SnapshotData dirty;
@@ -151,8 +201,7 @@ ProfileNow(int32 tenant_id, int64 profile_id, TransactionId *xid)
 	TupleTableSlot *slot;
 	ProfileState state = PROFILE_GONE;
 
-	if (!OidIsValid(heap_oid) || !OidIsValid(index_oid))
-		elog(ERROR, "relation cdp.profiles or its primary key is missing");
+	ProfilesOids(&heap_oid, &index_oid);
 	heap = table_open(heap_oid, AccessShareLock);
 	index = index_open(index_oid, AccessShareLock);
 	InitDirtySnapshot(dirty);
@@ -215,6 +264,19 @@ cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id)
 			case PROFILE_ALIVE:
 				return true;
 			case PROFILE_GONE:
+
+				/*
+				 * A purge deleted the person after our snapshot was taken:
+				 * in this snapshot every new attempt finds the same gone
+				 * profile (review 2, L5).
+				 */
+				if (IsolationUsesXactSnapshot())
+					ereport(ERROR,
+							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+							 errmsg("could not serialize access due to a concurrent delete of the message's profile"),
+							 errdetail("Profile %lld was deleted (inactive-profile purge) after this transaction's snapshot was taken.",
+									   (long long) profile_id),
+							 errhint("Retry the transaction.")));
 				return false;
 			case PROFILE_BEING_DELETED:
 				XactLockTableWait(xid, NULL, NULL, XLTW_None);
@@ -259,12 +321,48 @@ SortedIds(ArrayType *arr, int *n)
 }
 
 /*
+ * The tenant's profiles lock for a purge slice. Busy while a transaction
+ * past its budget of profile locks ingests into the tenant; such
+ * transactions come and go, so look a few times, 10 ms apart, before
+ * leaving the slice to the next run. Never queued behind them: a queued
+ * request would make later batches of the tenant queue behind it (review
+ * 2, L2), and a wait could close a cycle with ingestion waiting for this
+ * transaction.
+ */
+static bool
+TryTenantProfilesLock(LOCKTAG *tag)
+{
+	for (int attempt = 0;; attempt++)
+	{
+		if (LockAcquire(tag, RowExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			return true;
+		if (attempt >= CDP_PURGE_TENANT_TRIES)
+			return false;
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+}
+
+/* A lock that this transaction holds in the mode given: release it. */
+static void
+ReleaseIfHeld(LOCKTAG *tag, LOCKMODE mode)
+{
+	if (LockHeldByMe(tag, mode))
+		(void) LockRelease(tag, mode, false);
+}
+
+/*
  * cdp._lock_profiles_for_purge(tenant_id integer, profile_ids bigint[])
- * RETURNS void: before the purge looks at the people again, the tenant's
- * profiles lock in ROW EXCLUSIVE mode (it conflicts only with ingestion
- * past its budget of profile locks) and each profile's event lock
- * exclusively, in profile_id order; to the end of the transaction or
- * cdp._unlock_profiles_after_purge.
+ * RETURNS bigint[]: before the purge looks at the people again, the
+ * tenant's profiles lock in ROW EXCLUSIVE mode (it conflicts only with
+ * ingestion past its budget of profile locks) and each profile's event lock
+ * exclusively, in profile_id order, none of them waiting (the tenant's is
+ * tried a few times, 10 ms apart): returns the ids whose lock it got,
+ * sorted (empty when the tenant's lock is busy); to the
+ * end of the transaction or cdp._unlock_profiles_after_purge. At most
+ * CDP_PURGE_SLICE ids per call, so that a purge stays a small user of the
+ * shared lock table.
  */
 Datum
 cdp_lock_profiles_for_purge(PG_FUNCTION_ARGS)
@@ -272,27 +370,46 @@ cdp_lock_profiles_for_purge(PG_FUNCTION_ARGS)
 	int32		tenant_id;
 	int64	   *ids;
 	int			n;
+	Datum	   *held;
+	int			nheld = 0;
 	LOCKTAG		tag;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED), errmsg("tenant_id and profile_ids must not be NULL")));
 	tenant_id = PG_GETARG_INT32(0);
 	ids = SortedIds(PG_GETARG_ARRAYTYPE_P(1), &n);
+	if (n > CDP_PURGE_SLICE)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("cannot lock %d profiles at once for a purge", n),
+				 errdetail("At most %d per call, so that a purge takes few entries of the shared lock table.",
+						   CDP_PURGE_SLICE)));
 	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
-	(void) LockAcquire(&tag, RowExclusiveLock, false, false);
+	if (n == 0 || !TryTenantProfilesLock(&tag))
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
+	held = palloc(sizeof(Datum) * n);
 	for (int i = 0; i < n; i++)
 	{
 		ProfileTag(&tag, tenant_id, ids[i]);
-		(void) LockAcquire(&tag, ExclusiveLock, false, false);
+		if (LockAcquire(&tag, ExclusiveLock, false, true) != LOCKACQUIRE_NOT_AVAIL)
+			held[nheld++] = Int64GetDatum(ids[i]);
 		CHECK_FOR_INTERRUPTS();
 	}
-	PG_RETURN_VOID();
+	if (nheld == 0)
+	{
+		/* Everybody is busy: keep nothing. */
+		TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
+		(void) LockRelease(&tag, RowExclusiveLock, false);
+		PG_RETURN_ARRAYTYPE_P(construct_empty_array(INT8OID));
+	}
+	PG_RETURN_ARRAYTYPE_P(construct_array(held, nheld, INT8OID, sizeof(int64), FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
 
 /*
  * cdp._unlock_profiles_after_purge(tenant_id integer, profile_ids bigint[])
- * RETURNS void: releases what cdp._lock_profiles_for_purge took, once the
- * purge's DELETEs are done (ingestion then waits for the deleting
+ * RETURNS void: releases what cdp._lock_profiles_for_purge took (pass the
+ * ids it returned; ids this transaction does not hold are ignored), once
+ * the purge's DELETEs are done (ingestion then waits for the deleting
  * transaction through the row itself: see cdp_lock_profile_for_event).
  */
 Datum
@@ -310,10 +427,10 @@ cdp_unlock_profiles_after_purge(PG_FUNCTION_ARGS)
 	for (int i = 0; i < n; i++)
 	{
 		ProfileTag(&tag, tenant_id, ids[i]);
-		(void) LockRelease(&tag, ExclusiveLock, false);
+		ReleaseIfHeld(&tag, ExclusiveLock);
 	}
 	TenantTag(&tag, tenant_id, CDP_LOCK_TENANT_PROFILES);
-	(void) LockRelease(&tag, RowExclusiveLock, false);
+	ReleaseIfHeld(&tag, RowExclusiveLock);
 	PG_RETURN_VOID();
 }
 

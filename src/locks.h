@@ -33,10 +33,23 @@
 
 /*
  * Shared profile locks one transaction takes before it switches to one
- * shared lock on all of the tenant's profiles (a batch of 10 000 people
- * would otherwise fill the shared lock table).
+ * shared lock on all of the tenant's profiles. Advisory locks never use the
+ * fast-path slots: each takes an entry of the shared lock table, which holds
+ * max_locks_per_transaction (64 by default) per backend for the whole
+ * cluster; a transaction should stay well under that. The tenant lock
+ * conflicts only with a purge, which then skips the tenant until its next
+ * run (see docs/operations.md, "Locks").
  */
-#define CDP_PROFILE_LOCK_BUDGET		256
+#define CDP_PROFILE_LOCK_BUDGET		32
+
+/*
+ * People one purge slice locks at once (cdp._retention_profiles): at most
+ * this many event locks plus the tenant's profiles lock.
+ */
+#define CDP_PURGE_SLICE				256
+
+/* Looks again at a busy tenant's profiles lock, 10 ms apart, per slice. */
+#define CDP_PURGE_TENANT_TRIES		10
 
 /*
  * Ingestion: the tenant's erasure lock in share mode, held to the end of the
@@ -49,7 +62,9 @@ extern void cdp_lock_tenant_for_ingest(int32 tenant_id);
  * Before storing an event for a known profile without locking its row: the
  * profile's event lock in share mode (to the end of the transaction), then
  * a look at the row as it is now (committed or not). Waits for a purge that
- * is deleting it. False when the profile is gone: resolve the message again.
+ * is deleting it. False when the profile is gone: resolve the message again
+ * (under REPEATABLE READ or SERIALIZABLE: 40001 at once, since no retry in
+ * the same snapshot can succeed).
  */
 extern bool cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id);
 

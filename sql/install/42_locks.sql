@@ -13,18 +13,18 @@ COMMENT ON FUNCTION cdp._lock_tenant_for_erasure(integer) IS
   'cdp internal (erasure): the tenant''s erasure lock, exclusive, to the end of the transaction; ingestion of that tenant holds it in share mode from its first call to its commit. Waits at most lock_timeout (55P03). Other tenants are not affected.';
 
 CREATE FUNCTION cdp._lock_profiles_for_purge(tenant_id integer, profile_ids bigint[])
-RETURNS void
+RETURNS bigint[]
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'cdp_lock_profiles_for_purge';
 COMMENT ON FUNCTION cdp._lock_profiles_for_purge(integer, bigint[]) IS
-  'cdp internal (inactive-profile retention): the profiles'' event locks, exclusive, in profile_id order (waits for events being stored for them without a row lock), and the tenant''s profiles lock in ROW EXCLUSIVE mode; until cdp._unlock_profiles_after_purge or the end of the transaction.';
+  'cdp internal (inactive-profile retention): the tenant''s profiles lock in ROW EXCLUSIVE mode and the profiles'' event locks, exclusive, in profile_id order, none of them waiting (ingestion holds them while it stores events without a row lock); returns the ids locked (empty when the tenant''s lock is busy); at most 256 ids (54000); until cdp._unlock_profiles_after_purge or the end of the transaction.';
 
 CREATE FUNCTION cdp._unlock_profiles_after_purge(tenant_id integer, profile_ids bigint[])
 RETURNS void
 LANGUAGE c VOLATILE
 AS 'MODULE_PATHNAME', 'cdp_unlock_profiles_after_purge';
 COMMENT ON FUNCTION cdp._unlock_profiles_after_purge(integer, bigint[]) IS
-  'cdp internal (inactive-profile retention): releases the locks cdp._lock_profiles_for_purge took for the same arguments, once the purge''s deletes are done (ingestion then waits for the deleting transaction through the profile row).';
+  'cdp internal (inactive-profile retention): releases the locks cdp._lock_profiles_for_purge took (pass the ids it returned; locks not held are ignored), once the purge''s deletes are done (ingestion then waits for the deleting transaction through the profile row).';
 
 CREATE FUNCTION cdp._job_try_lock(job_name text, session boolean)
 RETURNS boolean

@@ -217,6 +217,14 @@ BEGIN
     RAISE EXCEPTION 'events retention must be at least 1 day, not %', keep
       USING ERRCODE = 'invalid_parameter_value';
   END IF;
+  -- The purge re-checks last_seen_at, which ingestion moves at most about
+  -- once an hour per person and connection (cheaper writes): a shorter
+  -- horizon would purge people active right now.
+  IF kind = 'inactive_profiles' AND keep < interval '1 day' THEN
+    RAISE EXCEPTION 'inactive_profiles retention must be at least 1 day, not %', keep
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'last_seen_at may lag behind a person''s newest event by up to an hour; see docs/operations.md, "Retention".';
+  END IF;
 
   IF keep IS NULL THEN
     DELETE FROM cdp.retention_settings r
@@ -234,7 +242,7 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION cdp.set_retention(text, text, interval) IS
-  'Sets how long a tenant''s data of a kind is kept (events, inactive_profiles, rejected, audit; job_runs only with tenant NULL). Tenant NULL sets the default for all tenants; keep NULL removes the setting. Returns the horizon now in force. Errors: unknown tenant 42704, NULL kind 22004, bad kind or interval 22023.';
+  'Sets how long a tenant''s data of a kind is kept (events, inactive_profiles, rejected, audit; job_runs only with tenant NULL). Tenant NULL sets the default for all tenants; keep NULL removes the setting. Returns the horizon now in force. Errors: unknown tenant 42704, NULL kind 22004, bad kind or interval 22023 (events and inactive_profiles: at least 1 day).';
 
 -- Deletes the rows of p_table selected by p_where ($1 = tenant id, $2 =
 -- cutoff) in batches of about p_batch rows, walking p_time_col upwards
@@ -378,7 +386,10 @@ DECLARE
   t record;
   candidates bigint[];
   slice bigint[];
-  locked bigint[];
+  held bigint[];
+  row_locked bigint[];
+  last_id bigint;
+  busy bigint;
   ids bigint[];
   total bigint := 0;
   purged bigint;
@@ -390,62 +401,100 @@ BEGIN
   FOR t IN SELECT tn.tenant_id, pg_catalog.now() - cdp._retention_keep(tn.tenant_id, 'inactive_profiles') AS cutoff
              FROM cdp.tenants tn ORDER BY tn.tenant_id LOOP
     purged := 0;
+    busy := 0;
+    last_id := NULL;
+    <<batches>>
     FOR i IN 1 .. p_max_batches LOOP
+      -- After the last candidate of the previous batch: people skipped as
+      -- busy are not picked again in this run.
       SELECT pg_catalog.array_agg(p.profile_id) INTO candidates FROM (
         SELECT p.profile_id FROM cdp.profiles p
          WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id AND p.merged_into IS NULL
            AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
+           AND (last_id IS NULL OR p.profile_id OPERATOR(pg_catalog.>) last_id)
            AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
                             WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
                               AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
                               AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff)
          ORDER BY p.profile_id LIMIT p_batch) p;
       EXIT WHEN candidates IS NULL;
+      last_id := candidates[pg_catalog.cardinality(candidates)];
       -- The candidates were read without a lock: a person may have been seen
-      -- (or merged) since. In slices of at most 500 people (locks held at
-      -- once stay few):
-      -- 1. the profiles' private event locks, exclusively: waits for the
-      --    events being stored for them by ingestion that locks no profile
-      --    row (a known person's track), so that the re-check below sees
-      --    their last_seen_at and the purge's DELETE sees the events
-      --    (src/locks.c; without it such an event could outlive its profile);
-      -- 2. the people's rows, in profile_id order as cdp._purge_profiles
-      --    does, so that activity now waits for the purge;
+      -- (or merged) since. The purge never waits for a lock ingestion holds
+      -- (it would deadlock with an ingesting transaction that locks people
+      -- in message order, and stall the tenant's ingestion meanwhile): a
+      -- person whose lock is busy is being written to, hence not inactive,
+      -- and is left for the next run. In slices of at most 256 people (the
+      -- shared lock table is small, src/locks.h):
+      -- 1. the tenant's profiles lock (busy while a transaction past its
+      --    budget of profile locks ingests: the slice is skipped) and the
+      --    people's private event locks, exclusively, those free only:
+      --    ingestion that locks no profile row (a known person's track)
+      --    holds them while it stores an event, so the re-check below sees
+      --    its last_seen_at and the purge's DELETE sees the events
+      --    (src/locks.c; without it such an event could outlive its
+      --    profile). Events name canonical profiles only: merged ones need
+      --    no event lock;
+      -- 2. the rows of those people and of every profile merged into them,
+      --    in profile_id order, skipping rows locked (identity resolution
+      --    working on the person), so that activity from now on waits for
+      --    the purge;
       -- 3. look again (a new snapshot under READ COMMITTED) and keep only
-      --    those still canonical and inactive, every merged profile included;
+      --    the people still canonical and inactive whose rows, merged ones
+      --    included, are all locked;
       -- 4. purge, then release the event locks: ingestion that comes later
       --    sees the deleted rows and waits for this transaction.
-      FOR s IN 0 .. (pg_catalog.cardinality(candidates) - 1) / 500 LOOP
-        slice := candidates[s * 500 + 1 : s * 500 + 500];
-        SELECT pg_catalog.array_agg(p.profile_id) INTO locked FROM cdp.profiles p
-         WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-           AND p.merged_into OPERATOR(pg_catalog.=) ANY (slice);
-        locked := slice || coalesce(locked, '{}');
-        PERFORM cdp._lock_profiles_for_purge(t.tenant_id, locked);
-        PERFORM 1 FROM cdp.profiles p
-          WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-            AND (p.profile_id OPERATOR(pg_catalog.=) ANY (slice)
-                 OR p.merged_into OPERATOR(pg_catalog.=) ANY (slice))
-          ORDER BY p.profile_id
-          FOR UPDATE;
+      FOR s IN 0 .. (pg_catalog.cardinality(candidates) - 1) / 256 LOOP
+        slice := candidates[s * 256 + 1 : s * 256 + 256];
+        held := cdp._lock_profiles_for_purge(t.tenant_id, slice);
+        IF pg_catalog.cardinality(held) OPERATOR(pg_catalog.=) 0 THEN
+          -- The tenant's profiles lock stayed busy (or every person of the
+          -- slice is): leave the tenant to the next run rather than try
+          -- every slice again.
+          busy := busy + pg_catalog.cardinality(candidates) OPERATOR(pg_catalog.-) s * 256;
+          EXIT batches;
+        END IF;
+        SELECT coalesce(pg_catalog.array_agg(x.profile_id), '{}') INTO row_locked FROM (
+          SELECT p.profile_id FROM cdp.profiles p
+           WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+             AND (p.profile_id OPERATOR(pg_catalog.=) ANY (held)
+                  OR p.merged_into OPERATOR(pg_catalog.=) ANY (held))
+           ORDER BY p.profile_id
+           FOR UPDATE SKIP LOCKED) x;
         SELECT pg_catalog.array_agg(p.profile_id ORDER BY p.profile_id) INTO ids
           FROM cdp.profiles p
          WHERE p.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
-           AND p.profile_id OPERATOR(pg_catalog.=) ANY (slice)
+           AND p.profile_id OPERATOR(pg_catalog.=) ANY (held)
+           AND p.profile_id OPERATOR(pg_catalog.=) ANY (row_locked)
            AND p.merged_into IS NULL
            AND p.last_seen_at OPERATOR(pg_catalog.<) t.cutoff
            AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
                             WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
                               AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
-                              AND m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff);
+                              AND (m.last_seen_at OPERATOR(pg_catalog.>=) t.cutoff
+                                   OR NOT m.profile_id OPERATOR(pg_catalog.=) ANY (row_locked)));
+        -- busy: not locked whole (an event lock or a row lock held elsewhere)
+        busy := busy + pg_catalog.cardinality(slice) OPERATOR(pg_catalog.-) (
+          SELECT pg_catalog.count(*) FROM pg_catalog.unnest(held) h(id)
+           WHERE h.id OPERATOR(pg_catalog.=) ANY (row_locked)
+             AND NOT EXISTS (SELECT 1 FROM cdp.profiles m
+                              WHERE m.tenant_id OPERATOR(pg_catalog.=) t.tenant_id
+                                AND m.merged_into OPERATOR(pg_catalog.=) h.id
+                                AND NOT m.profile_id OPERATOR(pg_catalog.=) ANY (row_locked)));
         IF ids IS NOT NULL THEN
           EXECUTE 'SELECT cdp._purge_profiles($1, $2, false)' USING t.tenant_id, ids;
           purged := purged + pg_catalog.cardinality(ids);
         END IF;
-        PERFORM cdp._unlock_profiles_after_purge(t.tenant_id, locked);
+        PERFORM cdp._unlock_profiles_after_purge(t.tenant_id, held);
       END LOOP;
       EXIT WHEN pg_catalog.cardinality(candidates) < p_batch;
     END LOOP;
+    -- Skipped people are looked at again by the next run; a tenant that is
+    -- never free (big batches without pause) shows here.
+    IF busy > 0 THEN
+      RAISE LOG 'cdp inactive-profile retention: tenant %: % candidate people skipped as busy (locked by a transaction in flight), left for the next run',
+        t.tenant_id, busy;
+    END IF;
     -- Deleting people is a compliance-relevant act: say so in the audit log.
     IF purged > 0 THEN
       PERFORM cdp._audit(t.tenant_id, 'retention_purge_profiles',
