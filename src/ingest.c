@@ -1026,11 +1026,18 @@ IsDataError(int sqlerrcode)
 		cls == ERRCODE_PROGRAM_LIMIT_EXCEEDED;
 }
 
+/*
+ * A deadlock is worth another attempt; a serialization failure only under
+ * READ COMMITTED, where the next attempt reads with a new snapshot. Under
+ * REPEATABLE READ and SERIALIZABLE it would fail again with the same
+ * snapshot: the caller gets it at once and retries its transaction.
+ */
 static bool
 IsRetryable(int sqlerrcode)
 {
-	return sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED ||
-		sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE;
+	if (sqlerrcode == ERRCODE_T_R_DEADLOCK_DETECTED)
+		return true;
+	return sqlerrcode == ERRCODE_T_R_SERIALIZATION_FAILURE && !IsolationUsesXactSnapshot();
 }
 
 /*
