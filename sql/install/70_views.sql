@@ -168,6 +168,69 @@ SELECT c.tenant_id,
 COMMENT ON VIEW cdp._consent_status IS
   'cdp: the current consent decision per canonical profile and purpose (status granted, denied, withdrawn or expired; consent_id names the ledger row). Readers see only the grants of their purpose. Internal: owned by cdp_view_owner, read through cdp.consent_status.';
 
+-- What the reading functions cdp.profile and cdp.lookup (40_ingest.sql,
+-- SECURITY INVOKER) read: one internal view per table, owned by
+-- cdp_view_owner like the ones above, so that the rows are decided by the
+-- through_views policies for CURRENT_USER, the real caller of the function.
+-- Masking is done here, not in the functions: a reader selecting these
+-- views directly gets what cdp.profile gives.
+CREATE VIEW cdp._profile_rows WITH (security_barrier = true) AS
+SELECT p.tenant_id,
+       p.profile_id,
+       p.merged_into,
+       CASE WHEN p.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN p.traits
+            ELSE cdp._mask_pii(p.traits) END AS traits,
+       CASE WHEN p.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN p.trait_times
+            ELSE p.trait_times OPERATOR(pg_catalog.-) cdp._pii_keys() END AS trait_times,
+       p.first_seen_at,
+       p.last_seen_at,
+       p.created_at,
+       p.updated_at
+  FROM cdp.profiles p;
+COMMENT ON VIEW cdp._profile_rows IS
+  'cdp: the profiles (merged ones included) the caller may see, traits and trait_times with PII keys masked without see_pii. Internal: owned by cdp_view_owner, read by cdp.profile (SECURITY INVOKER), so CURRENT_USER''s grants decide.';
+
+-- id_hash only for administrators and compliance (the tenants the caller
+-- sees whatever the consent); readers and writers get the types alone.
+CREATE VIEW cdp._identifier_rows WITH (security_barrier = true) AS
+SELECT i.tenant_id,
+       i.profile_id,
+       i.id_type,
+       CASE WHEN i.tenant_id = ANY ((SELECT cdp._full_tenants())::integer[]) THEN i.id_hash END AS id_hash,
+       i.first_seen_at
+  FROM cdp.identifiers i;
+COMMENT ON VIEW cdp._identifier_rows IS
+  'cdp: the identifiers the caller may see; id_hash only for administrators and compliance roles (NULL for readers). Internal: owned by cdp_view_owner, read by cdp.profile (SECURITY INVOKER).';
+
+CREATE VIEW cdp._event_times WITH (security_barrier = true) AS
+SELECT e.tenant_id, e.profile_id, e.event_time
+  FROM cdp.events e;
+COMMENT ON VIEW cdp._event_times IS
+  'cdp: tenant, profile at ingestion and time of the events the caller may see (no content), for the event summary of cdp.profile. Internal: owned by cdp_view_owner.';
+
+-- The identifier matching the keyed hash that cdp.lookup computed in the
+-- same call (cdp._lookup_key) and put in the transaction-local settings
+-- cdp_lookup.tenant_id, cdp_lookup.id_type and cdp_lookup.id_hash (hex):
+-- readers never see hashes, so the match must happen inside the view. Empty
+-- settings match nothing. See cdp.lookup for why a setting is enough.
+CREATE VIEW cdp._lookup_hit WITH (security_barrier = true) AS
+SELECT i.profile_id
+  FROM cdp.identifiers i
+ WHERE i.tenant_id = nullif(current_setting('cdp_lookup.tenant_id', true), '')::integer
+   AND i.id_type = current_setting('cdp_lookup.id_type', true)
+   AND i.id_hash = decode(coalesce(current_setting('cdp_lookup.id_hash', true), ''), 'hex');
+COMMENT ON VIEW cdp._lookup_hit IS
+  'cdp: the profile id of the identifier named by the settings cdp_lookup.tenant_id, cdp_lookup.id_type and cdp_lookup.id_hash (set by cdp.lookup for one call), if the caller may see it. Internal: owned by cdp_view_owner, read by cdp.lookup (SECURITY INVOKER).';
+
+ALTER VIEW cdp._profile_rows OWNER TO cdp_view_owner;
+ALTER VIEW cdp._identifier_rows OWNER TO cdp_view_owner;
+ALTER VIEW cdp._event_times OWNER TO cdp_view_owner;
+ALTER VIEW cdp._lookup_hit OWNER TO cdp_view_owner;
+-- Every role that may call cdp.profile and cdp.lookup; the policies give a
+-- writer nothing (cdp._view_tenants() is empty for it).
+GRANT SELECT ON cdp._profile_rows, cdp._identifier_rows, cdp._event_times, cdp._lookup_hit
+  TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
+
 DO $owner$
 DECLARE
   v text;
