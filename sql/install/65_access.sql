@@ -224,16 +224,25 @@ COMMENT ON FUNCTION cdp._pii_tenants() IS
   'cdp internal: tenants whose PII the querying role (cdp._querier) sees unmasked in the views and cdp.profile (see_pii grants, compliance grants, administrators).';
 
 -- PII trait keys masked for grants without see_pii (Segment's reserved
--- traits that identify a person).
+-- traits that identify a person, and the spellings common in the wild), in
+-- normalized form: lower case, without "_", "-" and spaces. A key is PII
+-- when it equals one of these after the same normalization, so Email,
+-- e_mail, emailAddress, email_address, phoneNumber, first-name, FirstName,
+-- IP are all masked (review 2, P4). cdp._mask_pii (70_views.sql) matches
+-- them with one case-insensitive regular expression built from this list at
+-- install (each letter may be separated by "_", "-" or spaces).
 CREATE FUNCTION cdp._pii_keys() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT ARRAY['email', 'phone', 'name', 'firstName', 'lastName', 'first_name', 'last_name', 'address',
-               'birthday', 'username', 'avatar', 'ip']::text[];
+  SELECT ARRAY['email', 'emailaddress', 'phone', 'phonenumber', 'mobile', 'mobilephone', 'mobilenumber', 'cellphone',
+               'name', 'firstname', 'lastname', 'fullname', 'givenname', 'familyname', 'surname',
+               'address', 'street', 'streetaddress', 'postalcode', 'postcode', 'zip', 'zipcode',
+               'birthday', 'birthdate', 'dateofbirth', 'dob', 'username', 'avatar', 'ip', 'ipaddress',
+               'ssn', 'advertisingid']::text[];
 $$;
 COMMENT ON FUNCTION cdp._pii_keys() IS
-  'cdp internal: trait and context keys masked for roles without see_pii (email, phone, name, address, ...).';
+  'cdp internal: trait and context keys masked for roles without see_pii, normalized (lower case, no "_", "-" or spaces): a key is masked when it normalizes to one of these (Email, email_address, phoneNumber, first_name, IP, ...).';
 
 -- The role on whose behalf a SECURITY DEFINER API function runs. Inside
 -- such a function CURRENT_USER is the owner, so the caller is taken from the

@@ -16,39 +16,50 @@
 -- search_path: a caller's search_path cannot change what their names and
 -- operators mean.
 
--- PII masking for callers without see_pii: every key of cdp._pii_keys() at
--- any depth of a document (objects inside objects and arrays: traits.address,
--- properties.user.email, context.device.ip, ...), and the "id" of each entry
--- of an externalIds array (Segment's context.externalIds: [{"id": <an email
--- or a CRM id>, "type": ...}]). Segment's context objects that describe the
--- software, not the person (library, os, app, screen, network, campaign,
--- page, locale, userAgentData, timezone: "name" there is a library's or an
--- app's name) are left as they are when they appear at the top level.
--- One call per row and column. Fast path: a jsonpath test (evaluated in C)
--- finds no PII key below the top level, so one "-" operator does it; only
--- documents with nested PII take the walk, a single recursive query that
--- does not descend into values it removes.
--- The jsonpath is built here, at install, from cdp._pii_keys(), and written
--- into the function as a constant: parsing it on every call would cost more
--- than the masking.
+-- PII masking for callers without see_pii: every key that normalizes to one
+-- of cdp._pii_keys() (case-insensitive, "_", "-" and spaces ignored: Email,
+-- email_address, phoneNumber, First Name) at any depth of a document
+-- (objects inside objects and arrays: traits.address, properties.user.email,
+-- context.device.ip, ...), and the "id" of each entry of an externalIds
+-- array (Segment's context.externalIds: [{"id": <an email or a CRM id>,
+-- "type": ...}]). Segment's context objects that describe the software, not
+-- the person (library, os, app, screen, network, campaign, page, locale,
+-- userAgentData, timezone: "name" there is a library's or an app's name) are
+-- left as they are when they appear at the top level.
+-- One call per row and column. The keys are matched by one case-insensitive
+-- regular expression built here, at install, from cdp._pii_keys() and
+-- written into the function as constants (with the two jsonpaths that use
+-- it): parsing them on every call would cost more than the masking. Fast
+-- path, evaluated in C: a jsonpath test finds no PII key below the top
+-- level, and a second jsonpath lists the top-level keys to remove (they
+-- match the expression, so they are plain letters, "_", "-" and spaces, and
+-- the jsonb array of them reads as a text[] literal once its brackets are
+-- braces). Only documents with nested PII take the walk, a single recursive
+-- query that does not descend into values it removes.
 DO $mask$
+DECLARE
+  re constant text := '^[-_ ]*(' || (SELECT pg_catalog.string_agg(
+                          pg_catalog.array_to_string(pg_catalog.regexp_split_to_array(k, ''), '[-_ ]*'), '|' ORDER BY k)
+                                       FROM pg_catalog.unnest(cdp._pii_keys()) k) || ')[-_ ]*$';
 BEGIN
-EXECUTE pg_catalog.replace($fn$
+EXECUTE pg_catalog.replace(pg_catalog.replace(pg_catalog.replace($fn$
 CREATE FUNCTION cdp._mask_pii(doc jsonb) RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  keys constant text[] := cdp._pii_keys();
+  pii_key constant text := @RE@;
   skip constant text[] := ARRAY['library', 'os', 'app', 'screen', 'network', 'campaign', 'page', 'locale',
                                 'userAgentData', 'timezone'];
   nested constant jsonpath := @NESTED@;
+  top constant jsonpath := @TOP@;
   p text[];
 BEGIN
   IF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.=) 'object' THEN
     IF NOT (doc OPERATOR(pg_catalog.?) 'externalIds')
        AND NOT pg_catalog.jsonb_path_exists(doc OPERATOR(pg_catalog.-) skip, nested) THEN
-      RETURN doc OPERATOR(pg_catalog.-) keys;
+      RETURN doc OPERATOR(pg_catalog.-)
+             pg_catalog.translate(pg_catalog.jsonb_path_query_array(doc, top)::text, '[]', '{}')::text[];
     END IF;
   ELSIF pg_catalog.jsonb_typeof(doc) OPERATOR(pg_catalog.<>) 'array' THEN
     RETURN doc;   -- a scalar holds no key
@@ -58,7 +69,7 @@ BEGIN
       SELECT ARRAY[]::text[], doc, false
       UNION ALL
       SELECT w.path OPERATOR(pg_catalog.||) c.k, c.v,
-             (c.is_key AND c.k OPERATOR(pg_catalog.=) ANY (keys))
+             (c.is_key AND c.k OPERATOR(pg_catalog.~*) pii_key)
              OR (c.is_key AND c.k OPERATOR(pg_catalog.=) 'id'
                  AND pg_catalog.cardinality(w.path) OPERATOR(pg_catalog.>=) 2
                  AND w.path[pg_catalog.cardinality(w.path) OPERATOR(pg_catalog.-) 1] OPERATOR(pg_catalog.=) 'externalIds')
@@ -83,13 +94,15 @@ BEGIN
   RETURN doc;
 END
 $$;
-$fn$, '@NESTED@', pg_catalog.quote_literal(
-  '$.*.** ? (' || (SELECT pg_catalog.string_agg('exists(@.' || pg_catalog.to_json(k)::text || ')', ' || ')
-                     FROM pg_catalog.unnest(cdp._pii_keys()) k) || ')') || '::jsonpath');
+$fn$, '@RE@', pg_catalog.quote_literal(re)),
+      '@NESTED@', pg_catalog.quote_literal('$.*.** ? (@.type() == "object").keyvalue() ? (@.key like_regex '
+                                           || pg_catalog.to_json(re)::text || ' flag "i")') || '::jsonpath'),
+      '@TOP@', pg_catalog.quote_literal('$.keyvalue() ? (@.key like_regex ' || pg_catalog.to_json(re)::text
+                                        || ' flag "i").key') || '::jsonpath');
 END
 $mask$;
 COMMENT ON FUNCTION cdp._mask_pii(jsonb) IS
-  'cdp internal: a JSON document without PII for callers without see_pii: removes every cdp._pii_keys() key at any depth (except inside the top-level software descriptions library, os, app, screen, network, campaign, page, locale, userAgentData, timezone) and the id of each externalIds entry.';
+  'cdp internal: a JSON document without PII for callers without see_pii: removes every key that normalizes (case-insensitive, "_", "-" and spaces ignored) to one of cdp._pii_keys(), at any depth (except inside the top-level software descriptions library, os, app, screen, network, campaign, page, locale, userAgentData, timezone), and the id of each externalIds entry.';
 GRANT EXECUTE ON FUNCTION cdp._mask_pii(jsonb) TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer, cdp_view_owner;
 
 CREATE VIEW cdp._profile_360 WITH (security_barrier = true) AS
@@ -181,7 +194,7 @@ SELECT p.tenant_id,
        CASE WHEN p.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN p.traits
             ELSE cdp._mask_pii(p.traits) END AS traits,
        CASE WHEN p.tenant_id = ANY ((SELECT cdp._pii_tenants())::integer[]) THEN p.trait_times
-            ELSE p.trait_times OPERATOR(pg_catalog.-) cdp._pii_keys() END AS trait_times,
+            ELSE cdp._mask_pii(p.trait_times) END AS trait_times,
        p.first_seen_at,
        p.last_seen_at,
        p.created_at,
