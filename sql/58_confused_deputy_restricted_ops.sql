@@ -40,6 +40,19 @@ SELECT p.oid::regprocedure AS function, pg_get_userbyid(p.proowner) = 'cdp_view_
  ORDER BY 1::text;
 SELECT count(*) AS functions_owned_by_view_owner FROM pg_proc WHERE proowner = 'cdp_view_owner'::regrole;
 
+CREATE FUNCTION cdp_test.plan58(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE
+  l text;
+  r text := '';
+BEGIN
+  FOR l IN EXECUTE 'EXPLAIN (COSTS OFF) ' || q LOOP
+    r := r || l || E'\n';
+  END LOOP;
+  RETURN r;
+END $$;
+GRANT USAGE ON SCHEMA cdp_test TO PUBLIC;
+GRANT EXECUTE ON FUNCTION cdp_test.plan58(text) TO PUBLIC;
+
 -- The attacker's objects.
 CREATE SCHEMA evil58 AUTHORIZATION d58_app;
 GRANT USAGE ON SCHEMA evil58 TO PUBLIC;
@@ -107,6 +120,20 @@ SELECT what, tenant, arg, result FROM evil58.loot ORDER BY 1, 2, 3;
 SET ROLE d58_boss;
 SELECT cdp.lookup('dep58-b', 'email', 'eve@example.com') AS eve,
        current_setting('cdp_lookup.id_hash', true) AS hash_left, current_setting('cdp_lookup.tenant_id', true) AS tenant_left;
+-- cdp._lookup_hit probes an index: its conditions call only
+-- leakproof functions, so they may be index conditions under row-level
+-- security (otherwise every lookup would scan all identifiers; with four
+-- rows here, a sequential scan is cheaper, so it is disabled)
+BEGIN;
+SET LOCAL enable_seqscan = off;
+SELECT set_config('cdp_lookup.tenant_id', x.tenant_id::text, true) IS NOT NULL AS tenant_set,
+       set_config('cdp_lookup.id_type', 'email', true) IS NOT NULL AS type_set,
+       set_config('cdp_lookup.id_hash', encode(x.id_hash, 'hex'), true) IS NOT NULL AS hash_set
+  FROM cdp._lookup_key('dep58-b', 'email', 'eve@example.com') x;
+SELECT profile_id AS eve_by_settings FROM cdp._lookup_hit;
+SELECT cdp_test.plan58('SELECT profile_id FROM cdp._lookup_hit')
+       ~ 'Index Cond: [^\n]*tenant_id = cdp._lookup_tenant_id\(\)' AS settings_are_index_conditions;
+COMMIT;
 -- the internal views give the same as the functions, and nothing unset
 SELECT count(*) AS hits_without_key FROM cdp._lookup_hit;
 SELECT profile_id, traits FROM cdp._profile_rows ORDER BY 1;

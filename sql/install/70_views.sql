@@ -226,12 +226,40 @@ COMMENT ON VIEW cdp._event_times IS
 -- cdp_lookup.tenant_id, cdp_lookup.id_type and cdp_lookup.id_hash (hex):
 -- readers never see hashes, so the match must happen inside the view. Empty
 -- settings match nothing. See cdp.lookup for why a setting is enough.
+-- The settings are read by three LEAKPROOF functions without arguments (they
+-- see no row, so they can leak none; not inlined, because of SET
+-- search_path): a view condition containing a function that is not
+-- leakproof (current_setting, decode, a cast) may not run before the
+-- row-level security conditions, so it could not be an index condition and
+-- every lookup scanned all identifiers. With these, the primary key
+-- (tenant_id, id_type, id_hash) is probed as before.
+CREATE FUNCTION cdp._lookup_tenant_id() RETURNS integer
+LANGUAGE sql STABLE LEAKPROOF PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT NULLIF(pg_catalog.current_setting('cdp_lookup.tenant_id', true), '')::integer $$;
+COMMENT ON FUNCTION cdp._lookup_tenant_id() IS
+  'cdp internal: the tenant id cdp.lookup is matching (setting cdp_lookup.tenant_id), or NULL. LEAKPROOF (no arguments) so that cdp._lookup_hit probes the primary key.';
+CREATE FUNCTION cdp._lookup_id_type() RETURNS text
+LANGUAGE sql STABLE LEAKPROOF PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.current_setting('cdp_lookup.id_type', true) $$;
+COMMENT ON FUNCTION cdp._lookup_id_type() IS
+  'cdp internal: the identifier type cdp.lookup is matching (setting cdp_lookup.id_type), or NULL. LEAKPROOF (no arguments) so that cdp._lookup_hit probes the primary key.';
+CREATE FUNCTION cdp._lookup_id_hash() RETURNS bytea
+LANGUAGE sql STABLE LEAKPROOF PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT pg_catalog.decode(pg_catalog.current_setting('cdp_lookup.id_hash', true), 'hex') $$;
+COMMENT ON FUNCTION cdp._lookup_id_hash() IS
+  'cdp internal: the keyed hash cdp.lookup is matching (setting cdp_lookup.id_hash, hex), or NULL. LEAKPROOF (no arguments) so that cdp._lookup_hit probes the primary key.';
+GRANT EXECUTE ON FUNCTION cdp._lookup_tenant_id(), cdp._lookup_id_type(), cdp._lookup_id_hash()
+  TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer;
+
 CREATE VIEW cdp._lookup_hit WITH (security_barrier = true) AS
 SELECT i.profile_id
   FROM cdp.identifiers i
- WHERE i.tenant_id = nullif(current_setting('cdp_lookup.tenant_id', true), '')::integer
-   AND i.id_type = current_setting('cdp_lookup.id_type', true)
-   AND i.id_hash = decode(coalesce(current_setting('cdp_lookup.id_hash', true), ''), 'hex');
+ WHERE i.tenant_id = cdp._lookup_tenant_id()
+   AND i.id_type = cdp._lookup_id_type()
+   AND i.id_hash = cdp._lookup_id_hash();
 COMMENT ON VIEW cdp._lookup_hit IS
   'cdp: the profile id of the identifier named by the settings cdp_lookup.tenant_id, cdp_lookup.id_type and cdp_lookup.id_hash (set by cdp.lookup for one call), if the caller may see it. Internal: owned by cdp_view_owner, read by cdp.lookup (SECURITY INVOKER).';
 
