@@ -112,9 +112,16 @@ TRUNCATE evil58.loot;
 SET ROLE d58_boss;
 SELECT cdp.lookup('dep58-b', 'email', 'eve@example.com') AS eve, cdp.profile('dep58-b', 5821)->'traits' AS eve_traits;
 -- ... but the attacker's definer function, called by that reader, reads as
--- the attacker: nothing.
+-- the attacker: nothing ...
 SELECT evil58.steal('profile', 'dep58-b', '5821'), evil58.steal('lookup', 'dep58-b', 'eve@example.com');
 RESET ROLE;
+-- ... and by an administrator (who sees every tenant): nothing either
+CREATE ROLE d58_admin IN ROLE cdp_admin;
+SET ROLE d58_admin;
+SELECT cdp.lookup('dep58-b', 'email', 'zed@example.com') AS zed_for_admin;
+SELECT evil58.steal('profile', 'dep58-b', '5822'), evil58.steal('lookup', 'dep58-b', 'zed@example.com');
+RESET ROLE;
+DROP ROLE d58_admin;
 SELECT what, tenant, arg, result FROM evil58.loot ORDER BY 1, 2, 3;
 -- cdp.lookup leaves no key behind in its settings
 SET ROLE d58_boss;
