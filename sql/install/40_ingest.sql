@@ -92,14 +92,33 @@ AS 'MODULE_PATHNAME', 'cdp_lookup_key';
 COMMENT ON FUNCTION cdp._lookup_key(text, text, text) IS
   'cdp internal: for cdp.lookup, in one definer call, the tenant id (through cdp._reader_tenant_id: only a tenant the caller may read) and the keyed hash of a raw identifier (NULL if not an identifier). Errors: NULL tenant or id_type 22004, tenant not readable or unknown 42501 (administrators: unknown 42704), bad id_type 22023.';
 
--- The reading functions: SECURITY DEFINER, owned by cdp_view_owner
--- (65_access.sql), like the internal views: readers hold no privilege on the
--- tables, and the policies of cdp_view_owner (through_views) decide with the
--- calling role's grants and consent (cdp._querier()). plpgsql keeps its plans
--- for the session. Everything is schema-qualified.
+-- The reading functions: SECURITY INVOKER. Readers hold no privilege on the
+-- tables, so they read only internal views owned by cdp_view_owner
+-- (70_views.sql: cdp._profile_rows, cdp._identifier_rows, cdp._event_times,
+-- cdp._lookup_hit), where the policies of cdp_view_owner (through_views)
+-- decide with CURRENT_USER's grants and consent. Inside an invoker function
+-- CURRENT_USER is the role that called it, also when that is another role's
+-- SECURITY DEFINER function or a table owner's index expression run by
+-- ANALYZE or autovacuum: such code sees exactly what its own role may see.
+-- (They were SECURITY DEFINER owned by cdp_view_owner and judged the
+-- session's role, which let any role's code run by a privileged session read
+-- every tenant: review 2, P1.) The tenant checks (cdp._reader_tenant_id,
+-- cdp._lookup_key) are definer functions that judge cdp._caller() and refuse
+-- inside security-restricted operations; the rows are judged by CURRENT_USER
+-- whatever they answered. plpgsql keeps its plans for the session.
+-- Everything is schema-qualified.
+--
+-- cdp.lookup matches on the keyed hash, which readers are not shown. The
+-- hash is computed by cdp._lookup_key in this call and handed to the view
+-- cdp._lookup_hit in three transaction-local settings (cdp_lookup.*), which
+-- are cleared again before returning. A view takes no parameters; settings
+-- are the one channel into a non-invoker view that keeps CURRENT_USER the
+-- caller. Someone who sets them by hand learns through cdp._lookup_hit only
+-- whether a hash it already knows belongs to a customer it may see, which is
+-- what cdp.lookup answers anyway (only cdp._lookup_key computes hashes).
 CREATE FUNCTION cdp.lookup(tenant text, id_type text, value text)
 RETURNS bigint
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -110,83 +129,79 @@ BEGIN
   IF k.id_hash IS NULL THEN
     RETURN NULL;
   END IF;
+  PERFORM pg_catalog.set_config('cdp_lookup.tenant_id', k.tenant_id::text, true),
+          pg_catalog.set_config('cdp_lookup.id_type', lookup.id_type, true),
+          pg_catalog.set_config('cdp_lookup.id_hash', pg_catalog.encode(k.id_hash, 'hex'), true);
   -- Identifier rows always name the canonical profile (merges re-point them).
-  SELECT i.profile_id INTO result
-    FROM cdp.identifiers i
-   WHERE i.tenant_id OPERATOR(pg_catalog.=) k.tenant_id
-     AND i.id_type OPERATOR(pg_catalog.=) lookup.id_type
-     AND i.id_hash OPERATOR(pg_catalog.=) k.id_hash;
+  SELECT h.profile_id INTO result FROM cdp._lookup_hit h;
+  PERFORM pg_catalog.set_config('cdp_lookup.tenant_id', '', true),
+          pg_catalog.set_config('cdp_lookup.id_type', '', true),
+          pg_catalog.set_config('cdp_lookup.id_hash', '', true);
   RETURN result;
 END
 $$;
 COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
-  'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller by row-level security. Errors: NULL tenant or id_type 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704), bad id_type 22023.';
+  'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller (CURRENT_USER) by row-level security. Errors: NULL tenant or id_type 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704), bad id_type 22023, called in a security-restricted operation 42501.';
 
 CREATE FUNCTION cdp.profile(tenant text, profile_id bigint)
 RETURNS jsonb
-LANGUAGE plpgsql STABLE SECURITY DEFINER
+LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   tid integer := cdp._reader_tenant_id(tenant);
   canonical bigint;
-  p cdp.profiles;
-  pii boolean;
-  show_hash boolean;
+  p record;
 BEGIN
   IF profile_id IS NULL THEN
     RAISE EXCEPTION 'profile_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
   END IF;
   SELECT coalesce(x.merged_into, x.profile_id) INTO canonical
-    FROM cdp.profiles x
+    FROM cdp._profile_rows x
    WHERE x.tenant_id OPERATOR(pg_catalog.=) tid AND x.profile_id OPERATOR(pg_catalog.=) profile.profile_id;
   IF canonical IS NULL THEN
     RETURN NULL;
   END IF;
-  SELECT * INTO p FROM cdp.profiles x
+  -- The view masks the PII keys (at any depth; trait_times is flat) for a
+  -- caller without see_pii, as cdp._profile_360 does.
+  SELECT * INTO p FROM cdp._profile_rows x
    WHERE x.tenant_id OPERATOR(pg_catalog.=) tid AND x.profile_id OPERATOR(pg_catalog.=) canonical;
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
-  -- As the views (70_views.sql) do: PII keys masked at any depth without
-  -- see_pii (trait_times is flat: one time per top-level trait).
-  pii := coalesce(tid OPERATOR(pg_catalog.=) ANY (cdp._pii_tenants()), false);
-  -- Identifier hashes only for administrators and compliance: readers and
-  -- writers get the types alone.
-  show_hash := pg_catalog.pg_has_role(cdp._querier(), 'cdp_admin', 'USAGE')
-               OR pg_catalog.pg_has_role(cdp._querier(), 'cdp_compliance', 'USAGE');
   RETURN pg_catalog.jsonb_build_object(
     'profile_id', p.profile_id,
     'requested_profile_id', profile.profile_id,
-    'traits', CASE WHEN pii THEN p.traits ELSE cdp._mask_pii(p.traits) END,
-    'trait_times', CASE WHEN pii THEN p.trait_times ELSE p.trait_times OPERATOR(pg_catalog.-) cdp._pii_keys() END,
+    'traits', p.traits,
+    'trait_times', p.trait_times,
     'first_seen_at', p.first_seen_at,
     'last_seen_at', p.last_seen_at,
     'created_at', p.created_at,
     'updated_at', p.updated_at,
     'merged_profile_ids', coalesce((
       SELECT pg_catalog.jsonb_agg(m.profile_id ORDER BY m.profile_id)
-        FROM cdp.profiles m
+        FROM cdp._profile_rows m
        WHERE m.tenant_id OPERATOR(pg_catalog.=) tid AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id), '[]'),
+    -- id_hash: shown by the view to administrators and compliance only.
     'identifiers', coalesce((
       SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
-               'id_type', i.id_type, 'id_hash', CASE WHEN show_hash THEN pg_catalog.encode(i.id_hash, 'hex') END,
-               'first_seen_at', i.first_seen_at) ORDER BY i.id_type, i.id_hash)
-        FROM cdp.identifiers i
+               'id_type', i.id_type, 'id_hash', pg_catalog.encode(i.id_hash, 'hex'),
+               'first_seen_at', i.first_seen_at) ORDER BY i.id_type, i.id_hash, i.first_seen_at)
+        FROM cdp._identifier_rows i
        WHERE i.tenant_id OPERATOR(pg_catalog.=) tid AND i.profile_id OPERATOR(pg_catalog.=) p.profile_id), '[]'),
     'events', (
       SELECT pg_catalog.jsonb_build_object('count', pg_catalog.count(*), 'first_at', pg_catalog.min(e.event_time),
                                            'last_at', pg_catalog.max(e.event_time))
-        FROM cdp.events e
+        FROM cdp._event_times e
        WHERE e.tenant_id OPERATOR(pg_catalog.=) tid
-         AND e.profile_id IN (SELECT m.profile_id FROM cdp.profiles m
+         AND e.profile_id IN (SELECT m.profile_id FROM cdp._profile_rows m
                                WHERE m.tenant_id OPERATOR(pg_catalog.=) tid
                                  AND (m.profile_id OPERATOR(pg_catalog.=) p.profile_id
                                       OR m.merged_into OPERATOR(pg_catalog.=) p.profile_id))));
 END
 $$;
 COMMENT ON FUNCTION cdp.profile(text, bigint) IS
-  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times (PII keys masked at any depth, as in the views, for a caller without see_pii), identifiers (type; the hash only for administrators and compliance), merged profiles, event summary. NULL if unknown or hidden by row-level security. Errors: NULL 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704).';
+  'The 360 view of one profile as jsonb (a merged profile id answers with its canonical profile): traits and their times (PII keys masked at any depth, as in the views, for a caller without see_pii), identifiers (type; the hash only for administrators and compliance), merged profiles, event summary. Judged as CURRENT_USER (SECURITY INVOKER over internal views). NULL if unknown or hidden by row-level security. Errors: NULL 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704), called in a security-restricted operation 42501.';
 
 GRANT EXECUTE ON FUNCTION cdp.ingest(text, jsonb), cdp.ingest_batch(text, jsonb) TO cdp_writer;
 GRANT EXECUTE ON FUNCTION cdp.lookup(text, text, text), cdp.profile(text, bigint), cdp._lookup_key(text, text, text),

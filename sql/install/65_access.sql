@@ -25,26 +25,42 @@
 -- CURRENT_USER is still the querying role (only permission checks use the
 -- view owner), so through_views decides with the querying role's grants,
 -- exactly as the reader and compliance policies would. The reading functions
--- cdp.lookup and cdp.profile are SECURITY DEFINER owned by cdp_view_owner:
--- there CURRENT_USER is cdp_view_owner, and cdp._querier() takes the calling
--- role from the session instead (as cdp._caller() does for the API).
+-- cdp.lookup and cdp.profile are SECURITY INVOKER and read only such views
+-- (70_views.sql), so they too are judged as CURRENT_USER, the real caller.
 DO $owner$
 DECLARE
   r record;
 BEGIN
-  SELECT rolsuper, rolbypassrls, rolcanlogin INTO r FROM pg_catalog.pg_roles WHERE rolname = 'cdp_view_owner';
+  SELECT oid, rolsuper, rolbypassrls, rolcanlogin, rolcreaterole, rolcreatedb, rolreplication INTO r
+    FROM pg_catalog.pg_roles WHERE rolname = 'cdp_view_owner';
   IF NOT FOUND THEN
     CREATE ROLE cdp_view_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOINHERIT;
-  ELSIF r.rolsuper OR r.rolbypassrls OR r.rolcanlogin THEN
-    RAISE EXCEPTION 'role cdp_view_owner must be NOLOGIN, NOSUPERUSER and NOBYPASSRLS'
+  ELSIF r.rolsuper OR r.rolbypassrls OR r.rolcanlogin OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication THEN
+    RAISE EXCEPTION 'role cdp_view_owner must be NOLOGIN, NOSUPERUSER, NOBYPASSRLS, NOCREATEROLE, NOCREATEDB and NOREPLICATION'
       USING ERRCODE = 'invalid_role_specification',
-            DETAIL = 'It owns the internal views of cdp; a superuser or BYPASSRLS owner would skip every row-level security policy, a login role could read the tables directly.',
-            HINT = 'ALTER ROLE cdp_view_owner NOLOGIN NOSUPERUSER NOBYPASSRLS; then create the extension again.';
+            DETAIL = 'It owns the internal views of cdp; a superuser or BYPASSRLS owner would skip every row-level security policy, a login role could read the tables directly, a CREATEROLE role could grant itself to others.',
+            HINT = 'ALTER ROLE cdp_view_owner NOLOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE NOCREATEDB NOREPLICATION; then create the extension again.';
+  -- A pre-existing role (the role is cluster-wide: another database's
+  -- install, or anyone with CREATEROLE, may have made it) must have no
+  -- member: a member holds its privileges on the tables of customer data
+  -- unmasked and owns the views and policies' helpers (review 2, P2). Nor
+  -- may it be a member of any role: it must hold only what the install
+  -- grants it.
+  ELSIF EXISTS (SELECT 1 FROM pg_catalog.pg_auth_members m
+                 WHERE m.roleid OPERATOR(pg_catalog.=) r.oid OR m.member OPERATOR(pg_catalog.=) r.oid) THEN
+    RAISE EXCEPTION 'role cdp_view_owner must have no members and be a member of no role'
+      USING ERRCODE = 'invalid_role_specification',
+            DETAIL = pg_catalog.format('Members: %s. Member of: %s. A member of cdp_view_owner reads every table of customer data without the masking of the views.',
+                       coalesce((SELECT pg_catalog.string_agg(m.member::regrole::text, ', ' ORDER BY m.member::regrole::text)
+                                   FROM pg_catalog.pg_auth_members m WHERE m.roleid OPERATOR(pg_catalog.=) r.oid), 'none'),
+                       coalesce((SELECT pg_catalog.string_agg(m.roleid::regrole::text, ', ' ORDER BY m.roleid::regrole::text)
+                                   FROM pg_catalog.pg_auth_members m WHERE m.member OPERATOR(pg_catalog.=) r.oid), 'none')),
+            HINT = 'REVOKE cdp_view_owner FROM each member (and each role FROM cdp_view_owner); then create the extension again.';
   END IF;
 END
 $owner$;
 COMMENT ON ROLE cdp_view_owner IS
-  'cdp: owns the internal views (cdp._profile_360, cdp._event_stream, cdp._consent_status) and the reading functions cdp.lookup and cdp.profile, so that they read the tables under the through_views policies (the querying role''s grants decide). NOLOGIN, no SUPERUSER, no BYPASSRLS; grant it to nobody.';
+  'cdp: owns the internal views (cdp._profile_360, cdp._event_stream, cdp._consent_status, and cdp._profile_rows, cdp._identifier_rows, cdp._event_times, cdp._lookup_hit read by cdp.profile and cdp.lookup), so that they read the tables under the through_views policies (the querying role''s grants decide). NOLOGIN, no SUPERUSER, no BYPASSRLS, no CREATEROLE; the install refuses it with members; grant it to nobody.';
 GRANT USAGE ON SCHEMA cdp TO cdp_view_owner;
 
 CREATE TABLE cdp.access_grants (
@@ -65,30 +81,25 @@ COMMENT ON COLUMN cdp.access_grants.role_id IS
 SELECT pg_catalog.pg_extension_config_dump('cdp.access_grants', '');
 
 -- The role a query is answered for: CURRENT_USER, which inside a view that
--- is not security_invoker is still the querying role; but inside the
--- reading functions owned by cdp_view_owner (SECURITY DEFINER) it is
--- cdp_view_owner, and the calling role is taken from the session as
--- cdp._caller() does (the SET ROLE role, else the session user). No member
--- of cdp_view_owner exists, so CURRENT_USER = cdp_view_owner happens only
--- there (or for a superuser that SET ROLE cdp_view_owner: then the session
--- role is cdp_view_owner itself, which has no grant and sees nothing).
--- plpgsql, as the other helpers the policies call: its plans are kept for
--- the session, where a SQL function (not inlinable: SET search_path) is
--- planned again in every query that calls it.
+-- is not security_invoker is still the querying role, and inside an invoker
+-- function (cdp.lookup, cdp.profile) is the role that called it, also when
+-- that is another role's definer function or a table owner's index
+-- expression run by ANALYZE or autovacuum. Never the session's role: that is
+-- not the caller whenever PostgreSQL runs one role's code in another role's
+-- session (review 2, P1). cdp_view_owner itself has no grant and sees
+-- nothing. plpgsql, as the other helpers the policies call: its plans are
+-- kept for the session, where a SQL function (not inlinable: SET
+-- search_path) is planned again in every query that calls it.
 CREATE FUNCTION cdp._querier() RETURNS oid
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  RETURN (SELECT r.oid FROM pg_catalog.pg_roles r
-           WHERE r.rolname OPERATOR(pg_catalog.=)
-                 CASE WHEN CURRENT_USER OPERATOR(pg_catalog.<>) 'cdp_view_owner' THEN CURRENT_USER::text
-                      WHEN pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none' THEN SESSION_USER::text
-                      ELSE pg_catalog.current_setting('role') END);
+  RETURN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
 END
 $$;
 COMMENT ON FUNCTION cdp._querier() IS
-  'cdp internal: oid of the role a query is answered for: CURRENT_USER, except inside the reading functions owned by cdp_view_owner, where it is the session''s role (SET ROLE role, else session user).';
+  'cdp internal: oid of the role a query is answered for: CURRENT_USER (the querying role inside the internal views and the invoker reading functions), never the session''s role.';
 
 -- The roles whose privileges the querying role has (itself included): the
 -- role, and following pg_auth_members upwards through roles that inherit.
@@ -213,33 +224,42 @@ COMMENT ON FUNCTION cdp._pii_tenants() IS
   'cdp internal: tenants whose PII the querying role (cdp._querier) sees unmasked in the views and cdp.profile (see_pii grants, compliance grants, administrators).';
 
 -- PII trait keys masked for grants without see_pii (Segment's reserved
--- traits that identify a person).
+-- traits that identify a person, and the spellings common in the wild), in
+-- normalized form: lower case, without "_", "-" and spaces. A key is PII
+-- when it equals one of these after the same normalization, so Email,
+-- e_mail, emailAddress, email_address, phoneNumber, first-name, FirstName,
+-- IP are all masked (review 2, P4). cdp._mask_pii (70_views.sql) matches
+-- them with one case-insensitive regular expression built from this list at
+-- install (each letter may be separated by "_", "-" or spaces).
 CREATE FUNCTION cdp._pii_keys() RETURNS text[]
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT ARRAY['email', 'phone', 'name', 'firstName', 'lastName', 'first_name', 'last_name', 'address',
-               'birthday', 'username', 'avatar', 'ip']::text[];
+  SELECT ARRAY['email', 'emailaddress', 'phone', 'phonenumber', 'mobile', 'mobilephone', 'mobilenumber', 'cellphone',
+               'name', 'firstname', 'lastname', 'fullname', 'givenname', 'familyname', 'surname',
+               'address', 'street', 'streetaddress', 'postalcode', 'postcode', 'zip', 'zipcode',
+               'birthday', 'birthdate', 'dateofbirth', 'dob', 'username', 'avatar', 'ip', 'ipaddress',
+               'ssn', 'advertisingid']::text[];
 $$;
 COMMENT ON FUNCTION cdp._pii_keys() IS
-  'cdp internal: trait and context keys masked for roles without see_pii (email, phone, name, address, ...).';
+  'cdp internal: trait and context keys masked for roles without see_pii, normalized (lower case, no "_", "-" or spaces): a key is masked when it normalizes to one of these (Email, email_address, phoneNumber, first_name, IP, ...).';
 
--- The role on whose behalf a SECURITY DEFINER function runs. Inside such a
--- function CURRENT_USER is the owner, so the caller is taken from the
--- session: the role set by SET ROLE, else the session user. A definer
--- function of another role calling ours is judged by the session's role,
--- which can only refuse more, never allow more, than that role's own rights.
+-- The role on whose behalf a SECURITY DEFINER API function runs. Inside
+-- such a function CURRENT_USER is the owner, so the caller is taken from the
+-- session: the role set by SET ROLE, else the session user. In C
+-- (src/caller.c) because it must refuse (42501) inside a security-restricted
+-- operation (index expressions run by ANALYZE, VACUUM, REINDEX, CLUSTER,
+-- REFRESH MATERIALIZED VIEW, autovacuum): there the table owner's code runs
+-- in a session of a more privileged role, and the session's role would lend
+-- it that role's grants. The remaining limit: a definer function of another
+-- role called by a more privileged session acts with the session's grants
+-- (docs/consent.md, "Known limits").
 CREATE FUNCTION cdp._caller() RETURNS oid
-LANGUAGE sql STABLE
+LANGUAGE c STABLE
 SET search_path = pg_catalog, pg_temp
-AS $$
-  SELECT r.oid FROM pg_catalog.pg_roles r
-   WHERE r.rolname OPERATOR(pg_catalog.=)
-         CASE WHEN pg_catalog.current_setting('role') OPERATOR(pg_catalog.=) 'none'
-              THEN SESSION_USER::text ELSE pg_catalog.current_setting('role') END;
-$$;
+AS 'MODULE_PATHNAME', 'cdp_caller';
 COMMENT ON FUNCTION cdp._caller() IS
-  'cdp internal: the calling role as seen from a SECURITY DEFINER function (the SET ROLE role, else the session user).';
+  'cdp internal: the calling role as seen from a SECURITY DEFINER function (the SET ROLE role, else the session user); 42501 inside a security-restricted operation (index expressions, ANALYZE, VACUUM, REFRESH MATERIALIZED VIEW, autovacuum), where the session''s role is not the caller.';
 
 -- Checks that the caller of an API function may act on a tenant:
 -- administrators always, other roles when one of their grants names the
@@ -458,13 +478,8 @@ GRANT SELECT ON cdp.tenants, cdp.access_grants, cdp.consent_current, cdp.profile
 GRANT SELECT ON cdp.access_grants TO cdp_reader;
 GRANT SELECT ON cdp.consent_current, cdp.access_grants TO cdp_admin;
 -- What the views, the policies and the reading functions call as
--- cdp_view_owner (inside cdp.lookup and cdp.profile).
+-- cdp_view_owner (inside the internal views).
 GRANT EXECUTE ON FUNCTION cdp._querier(), cdp._is_admin(), cdp._view_tenants(), cdp._full_tenants()
   TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer, cdp_view_owner;
 GRANT EXECUTE ON FUNCTION cdp._my_roles(), cdp._granted_tenants(), cdp._pii_tenants(), cdp._pii_keys()
   TO cdp_view_owner;
--- The reading functions of 40_ingest.sql read the tables as cdp_view_owner
--- (SECURITY DEFINER), under through_views.
-ALTER FUNCTION cdp.lookup(text, text, text) OWNER TO cdp_view_owner;
-ALTER FUNCTION cdp.profile(text, bigint) OWNER TO cdp_view_owner;
-GRANT EXECUTE ON FUNCTION cdp._lookup_key(text, text, text), cdp._reader_tenant_id(text) TO cdp_view_owner;

@@ -24,10 +24,12 @@ $$, 'every other view (internal) is a security_barrier view owned by cdp_view_ow
 SELECT is_empty($$
   SELECT r.rolname FROM pg_roles r
    WHERE (r.rolname = 'cdp_view_owner' AND (r.rolsuper OR r.rolbypassrls OR r.rolcanlogin
-                                            OR EXISTS (SELECT 1 FROM pg_auth_members m WHERE m.roleid = r.oid)))
+                                            OR r.rolcreaterole OR r.rolcreatedb OR r.rolreplication
+                                            OR EXISTS (SELECT 1 FROM pg_auth_members m
+                                                        WHERE m.roleid = r.oid OR m.member = r.oid)))
       OR (r.rolname IN ('cdp_admin', 'cdp_writer', 'cdp_reader', 'cdp_compliance')
           AND pg_has_role(r.oid, 'cdp_view_owner', 'MEMBER'))
-$$, 'cdp_view_owner is no superuser, bypasses no policy, cannot log in and is nobody''s role');
+$$, 'cdp_view_owner is no superuser, bypasses no policy, cannot log in or create roles, has no member and is a member of no role');
 SELECT is_empty($$
   SELECT c.oid::regclass::text FROM pg_class c
    WHERE c.relnamespace = 'cdp'::regnamespace AND c.relkind IN ('r', 'p')
