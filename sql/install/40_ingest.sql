@@ -152,6 +152,7 @@ DECLARE
   tid integer := cdp._reader_tenant_id(tenant);
   canonical bigint;
   p record;
+  merged bigint[];   -- the profiles merged into the canonical one
 BEGIN
   IF profile_id IS NULL THEN
     RAISE EXCEPTION 'profile_id must not be NULL' USING ERRCODE = 'null_value_not_allowed';
@@ -169,6 +170,13 @@ BEGIN
   IF NOT FOUND THEN
     RETURN NULL;
   END IF;
+  -- One array, so that the events are read by (tenant_id, profile_id) index
+  -- scans: an IN (subquery) there gets a generic plan that hashes the
+  -- subquery and scans every event of the tenant (100 ms at 100 000 events).
+  merged := ARRAY(SELECT m.profile_id FROM cdp._profile_rows m
+                   WHERE m.tenant_id OPERATOR(pg_catalog.=) tid
+                     AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id
+                   ORDER BY m.profile_id);
   RETURN pg_catalog.jsonb_build_object(
     'profile_id', p.profile_id,
     'requested_profile_id', profile.profile_id,
@@ -178,10 +186,7 @@ BEGIN
     'last_seen_at', p.last_seen_at,
     'created_at', p.created_at,
     'updated_at', p.updated_at,
-    'merged_profile_ids', coalesce((
-      SELECT pg_catalog.jsonb_agg(m.profile_id ORDER BY m.profile_id)
-        FROM cdp._profile_rows m
-       WHERE m.tenant_id OPERATOR(pg_catalog.=) tid AND m.merged_into OPERATOR(pg_catalog.=) p.profile_id), '[]'),
+    'merged_profile_ids', pg_catalog.to_jsonb(merged),
     -- id_hash: shown by the view to administrators and compliance only.
     'identifiers', coalesce((
       SELECT pg_catalog.jsonb_agg(pg_catalog.jsonb_build_object(
@@ -194,10 +199,7 @@ BEGIN
                                            'last_at', pg_catalog.max(e.event_time))
         FROM cdp._event_times e
        WHERE e.tenant_id OPERATOR(pg_catalog.=) tid
-         AND e.profile_id IN (SELECT m.profile_id FROM cdp._profile_rows m
-                               WHERE m.tenant_id OPERATOR(pg_catalog.=) tid
-                                 AND (m.profile_id OPERATOR(pg_catalog.=) p.profile_id
-                                      OR m.merged_into OPERATOR(pg_catalog.=) p.profile_id))));
+         AND e.profile_id OPERATOR(pg_catalog.=) ANY (merged OPERATOR(pg_catalog.||) p.profile_id)));
 END
 $$;
 COMMENT ON FUNCTION cdp.profile(text, bigint) IS
