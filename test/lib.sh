@@ -24,6 +24,12 @@ stop_cluster() {    # stop_cluster DIR
 # psql against a cluster started above: cpsql DIR PORT DB [psql args...]
 cpsql() { local dir=$1 port=$2 db=$3; shift 3; psql -X -q -h "$dir" -p "$port" -U postgres -d "$db" "$@"; }
 
+# A new database with cdp (and what it requires) installed: cdp_database DIR PORT DB
+cdp_database() {
+  cpsql "$1" "$2" postgres -c "CREATE DATABASE $3" >/dev/null &&
+  cpsql "$1" "$2" "$3" -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
+}
+
 # TAP for the script tests: each check prints "ok N - NAME" or "not ok N -
 # NAME"; $failed counts the failures (a script ends with [ $failed = 0 ]).
 n=0; failed=0

@@ -19,17 +19,7 @@ q() { cpsql "$DIR" "$PORT" cdp_crash -v ON_ERROR_STOP=1 -Atc "$1"; }
 start_cluster "$DIR" "$PORT" "fsync = on" "synchronous_commit = on" \
   || { echo "1..0 # SKIP could not start a cluster"; cat "$DIR/server.log"; exit 1; }
 trap 'stop_cluster "$DIR"' EXIT
-cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_crash'
-cpsql "$DIR" "$PORT" cdp_crash -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
-# Until the engine lands, cdp.ingest is a stub raising 0A000 (or missing).
-ready=$(q "DO \$\$ BEGIN
-             PERFORM cdp.ingest('probe', '{}'); PERFORM cdp.ingest_batch('probe', '[]');
-           EXCEPTION WHEN feature_not_supported OR undefined_function THEN RAISE EXCEPTION 'cdp-ingest-not-ready';
-                     WHEN OTHERS THEN NULL; END \$\$" 2>&1)
-if echo "$ready" | grep -q cdp-ingest-not-ready; then
-  echo "1..0 # SKIP cdp.ingest is not implemented in this build yet"
-  exit 0
-fi
+cdp_database "$DIR" "$PORT" cdp_crash
 echo "1..9"
 
 q "SELECT cdp.create_tenant('crash')" >/dev/null

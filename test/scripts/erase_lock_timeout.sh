@@ -24,8 +24,7 @@ erase_state() {   # erase_state "SET ...;" -> SQLSTATE or ok
 start_cluster "$DIR" "$PORT" || { echo "1..0 # SKIP could not start a cluster"; cat "$DIR/server.log"; exit 1; }
 holder=
 trap '[ -n "$holder" ] && kill "$holder" 2>/dev/null; stop_cluster "$DIR"' EXIT
-cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_lt'
-cpsql "$DIR" "$PORT" cdp_lt -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
+cdp_database "$DIR" "$PORT" cdp_lt
 echo "1..7"
 
 q "SELECT cdp.create_tenant('lt-a'), cdp.create_tenant('lt-b')" >/dev/null

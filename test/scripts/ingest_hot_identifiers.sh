@@ -21,17 +21,7 @@ q() { cpsql "$DIR" "$PORT" cdp_hot -v ON_ERROR_STOP=1 -Atc "$1"; }
 
 start_cluster "$DIR" "$PORT" || { echo "1..0 # SKIP could not start a cluster"; cat "$DIR/server.log"; exit 1; }
 trap 'stop_cluster "$DIR"' EXIT
-cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_hot'
-cpsql "$DIR" "$PORT" cdp_hot -c 'SET client_min_messages = warning' -c 'CREATE EXTENSION cdp CASCADE' >/dev/null
-# Until the engine lands, cdp.ingest is a stub raising 0A000 (or missing).
-ready=$(q "DO \$\$ BEGIN
-             PERFORM cdp.ingest('probe', '{}'); PERFORM cdp.ingest_batch('probe', '[]');
-           EXCEPTION WHEN feature_not_supported OR undefined_function THEN RAISE EXCEPTION 'cdp-ingest-not-ready';
-                     WHEN OTHERS THEN NULL; END \$\$" 2>&1)
-if echo "$ready" | grep -q cdp-ingest-not-ready; then
-  echo "1..0 # SKIP cdp.ingest is not implemented in this build yet"
-  exit 0
-fi
+cdp_database "$DIR" "$PORT" cdp_hot
 echo "1..12"
 
 q "SELECT cdp.create_tenant('hot')" >/dev/null

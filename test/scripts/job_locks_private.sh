@@ -18,8 +18,7 @@ echo "1..8"
 start_cluster "$DIR" "$PORT" || { echo "Bail out! cluster did not start"; cat "$DIR/server.log"; exit 1; }
 squat=
 trap '[ -n "$squat" ] && kill "$squat" 2>/dev/null; stop_cluster "$DIR"' EXIT
-cpsql "$DIR" "$PORT" postgres -c 'CREATE DATABASE cdp_jl' >/dev/null
-q 'SET client_min_messages = warning; CREATE EXTENSION cdp CASCADE' >/dev/null
+cdp_database "$DIR" "$PORT" cdp_jl
 q 'CREATE ROLE squatter LOGIN' >/dev/null
 # Nothing due while the squatter settles in.
 q "UPDATE cdp.jobs SET next_run = now() + interval '1 day'" >/dev/null
