@@ -3,8 +3,8 @@
 # its own fresh cluster; figures go to stdout and to $BENCH_RESULTS (default
 # /tmp/cdp-bench-results-<time>.txt), with uptime before and after each.
 # Takes about 20 minutes at the default scale on 2 cores (BENCH_EXTRAS=1:
-# variants with synchronous_commit = off, 2 clients, jit = off and the RLS
-# experiment; BENCH_ONLY="erasure memory" runs a subset). Same environment
+# variants with synchronous_commit = off, 2 clients and jit = off;
+# BENCH_ONLY="erasure memory" runs a subset). Same environment
 # knobs as the scripts (see bench/lib.sh and the header of each script).
 set -uo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +24,5 @@ if [ "${BENCH_EXTRAS:-0}" = 1 ]; then
   run single_ingest BENCH_CONF='synchronous_commit = off'
   run single_ingest BENCH_CONF='synchronous_commit = off' BENCH_CLIENTS=2
   run rls_overhead BENCH_CONF='jit = off'
-  run rls_overhead BENCH_CONF='jit = off' BENCH_EXTRA_SQL="$HERE/experiments/rls_tenant_first.sql"
 fi
 echo "results in $OUT"
