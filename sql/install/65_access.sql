@@ -158,11 +158,12 @@ $$;
 COMMENT ON FUNCTION cdp._is_admin() IS
   'cdp internal: whether the querying role (cdp._querier) has the privileges of cdp_admin. Policies call it as (SELECT cdp._is_admin()), once per query.';
 
--- Tenants whose rows the querying role may see through the views: every
--- tenant for an administrator; the granted ones for a reader or compliance
--- role; none for anyone else (a writer's grant lets it record consent, not
--- read). plpgsql, so that the branch not taken is never planned.
-CREATE FUNCTION cdp._view_tenants() RETURNS integer[]
+-- Tenants the querying role sees through the views: every tenant for an
+-- administrator; the granted ones for a compliance role, and for a reader
+-- unless only those seen whatever the consent are asked for; none for anyone
+-- else (a writer's grant lets it record consent, not read). plpgsql, so that
+-- the branch not taken is never planned.
+CREATE FUNCTION cdp._seen_tenants(regardless_of_consent boolean) RETURNS integer[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -171,32 +172,28 @@ DECLARE
 BEGIN
   IF pg_catalog.pg_has_role(q, 'cdp_admin', 'USAGE') THEN
     RETURN (SELECT coalesce(pg_catalog.array_agg(t.tenant_id), '{}') FROM cdp.tenants t);
-  ELSIF pg_catalog.pg_has_role(q, 'cdp_reader', 'USAGE') OR pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE') THEN
+  ELSIF pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE')
+        OR (NOT regardless_of_consent AND pg_catalog.pg_has_role(q, 'cdp_reader', 'USAGE')) THEN
     RETURN cdp._granted_tenants();
   END IF;
   RETURN '{}';
 END
 $$;
+COMMENT ON FUNCTION cdp._seen_tenants(boolean) IS
+  'cdp internal: tenants whose rows the querying role sees through the views (all for an administrator, the granted ones for a compliance role, and for a reader unless regardless_of_consent). Called by cdp._view_tenants() and cdp._full_tenants().';
+
+-- The two sets the policies use, each evaluated once per query as an initplan.
+CREATE FUNCTION cdp._view_tenants() RETURNS integer[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+RETURN cdp._seen_tenants(false);
 COMMENT ON FUNCTION cdp._view_tenants() IS
   'cdp internal: tenants whose rows the querying role may see through the views: all for an administrator, the granted ones for a reader or compliance role, none otherwise. Policies call it as (SELECT cdp._view_tenants()), once per query.';
 
--- Of those, the tenants seen whatever the consent: all for an
--- administrator, the granted ones for a compliance role, none for a reader.
 CREATE FUNCTION cdp._full_tenants() RETURNS integer[]
-LANGUAGE plpgsql STABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-  q constant oid := cdp._querier();
-BEGIN
-  IF pg_catalog.pg_has_role(q, 'cdp_admin', 'USAGE') THEN
-    RETURN (SELECT coalesce(pg_catalog.array_agg(t.tenant_id), '{}') FROM cdp.tenants t);
-  ELSIF pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE') THEN
-    RETURN cdp._granted_tenants();
-  END IF;
-  RETURN '{}';
-END
-$$;
+RETURN cdp._seen_tenants(true);
 COMMENT ON FUNCTION cdp._full_tenants() IS
   'cdp internal: tenants whose every customer the querying role sees through the views, whatever the consent: all for an administrator, the granted ones for a compliance role, none for a reader. Policies call it as (SELECT cdp._full_tenants()), once per query.';
 
@@ -479,7 +476,7 @@ GRANT SELECT ON cdp.access_grants TO cdp_reader;
 GRANT SELECT ON cdp.consent_current, cdp.access_grants TO cdp_admin;
 -- What the views, the policies and the reading functions call as
 -- cdp_view_owner (inside the internal views).
-GRANT EXECUTE ON FUNCTION cdp._querier(), cdp._is_admin(), cdp._view_tenants(), cdp._full_tenants()
+GRANT EXECUTE ON FUNCTION cdp._querier(), cdp._is_admin(), cdp._seen_tenants(boolean), cdp._view_tenants(), cdp._full_tenants()
   TO cdp_admin, cdp_reader, cdp_compliance, cdp_writer, cdp_view_owner;
 GRANT EXECUTE ON FUNCTION cdp._my_roles(), cdp._granted_tenants(), cdp._pii_tenants(), cdp._pii_keys()
   TO cdp_view_owner;
