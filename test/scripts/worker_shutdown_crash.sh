@@ -19,12 +19,18 @@ hold_lock() {
   cpsql "$DIR" "$PORT" app -c "BEGIN" -c "LOCK TABLE cdp.message_ids IN ACCESS EXCLUSIVE MODE" \
         -c "SELECT pg_sleep(60)" >/dev/null 2>&1 &
 }
-# Makes dedupe_cleanup due and waits until the scheduler is stuck in it.
+# Makes dedupe_cleanup due and waits until the scheduler is stuck in it. The
+# lock is held before the job is made due: on a loaded machine the job could
+# otherwise finish before the lock is taken, and the scheduler be found
+# waiting in another job (statistics analyzes cdp.message_ids).
 busy_job() {
-  q "UPDATE cdp.jobs SET next_run = now() + interval '1 second', max_runtime = NULL WHERE job_name = 'dedupe_cleanup'" >/dev/null
   hold_lock
+  wait_for "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE relation = 'cdp.message_ids'::regclass
+                            AND mode = 'AccessExclusiveLock' AND granted)" 30 || return 1
+  q "UPDATE cdp.jobs SET next_run = now(), max_runtime = NULL WHERE job_name = 'dedupe_cleanup'" >/dev/null
   wait_for "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE backend_type = 'cdp scheduler'
-                            AND datname = 'app' AND wait_event_type = 'Lock')" 30
+                            AND datname = 'app' AND wait_event_type = 'Lock')
+            AND EXISTS (SELECT 1 FROM cdp.job_runs WHERE job_name = 'dedupe_cleanup' AND status = 'running')" 30
 }
 stop_ms() {  # stop_ms DATADIR: fast shutdown, prints milliseconds
   local start=$(date +%s%N)
