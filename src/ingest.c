@@ -963,7 +963,7 @@ ProbeChunk(CdpCall *call, Pending **uniq, int nu)
 		}
 	}
 	cdp_probe_refresh(&call->batch.probe);
-	cdp_probe_chunk(&call->batch.probe, call->batch.tenant->tenant_id, keys, n, CurrentMemoryContext);
+	cdp_probe_chunk(&call->batch.probe, call->batch.tenant->tenant_id, keys, n);
 }
 
 /*
@@ -1055,6 +1055,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 		r->event_id = x->event_id;
 		CHECK_FOR_INTERRUPTS();
 	}
+	cdp_probe_forget_chunk(&call->batch.probe);
 	BulkSeen(call, p, np);
 	BulkEvents(call, p, np);
 }
@@ -1117,6 +1118,8 @@ InSubtransaction(CdpCall *call, int first, int last, bool bulk)
 	}
 	PG_CATCH();
 	{
+		/* The chunk's identifiers (ProcessChunk) are in msgcxt, reset below. */
+		cdp_probe_forget_chunk(&call->batch.probe);
 		MemoryContextSwitchTo(call->callcxt);
 		edata = CopyErrorData();
 		FlushErrorState();

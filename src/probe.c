@@ -79,6 +79,7 @@ cdp_probe_close(CdpProbe *p)
 		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
 	if (p->latest)
 		UnregisterSnapshotFromOwner(p->latest, p->owner);
+	cdp_probe_forget_chunk(p);
 	cdp_profile_rels_close(&p->profiles);
 	if (p->identifiers_pkey)
 	{
@@ -204,12 +205,9 @@ cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const ui
 	return profile_id;
 }
 
-/* Forgets the chunk's keys when their memory goes. */
-static void
-ForgetChunk(void *arg)
+void
+cdp_probe_forget_chunk(CdpProbe *p)
 {
-	CdpProbe   *p = (CdpProbe *) arg;
-
 	p->keys = NULL;
 	p->nkeys = 0;
 	p->merges = NULL;
@@ -225,9 +223,8 @@ ForgetChunk(void *arg)
  * and its keys are set up once instead of once per identifier per message.
  */
 void
-cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n, MemoryContext cxt)
+cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n)
 {
-	MemoryContextCallback *cb;
 	ScanKeyData skey[3];
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
@@ -237,7 +234,7 @@ cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n, MemoryCo
 	Relation	index = p->identifiers_pkey;
 	int			k = 0;
 
-	ForgetChunk(p);
+	cdp_probe_forget_chunk(p);
 	if (p->snapshot == NULL)
 		elog(ERROR, "cdp_probe_refresh was not called");
 	qsort(keys, n, sizeof(CdpProbeKey), CompareKey);
@@ -246,7 +243,7 @@ cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n, MemoryCo
 			keys[k++] = keys[i];
 	n = k;
 
-	hash_bytea = MemoryContextAlloc(cxt, VARHDRSZ + CDP_HASH_LEN);
+	hash_bytea = palloc(VARHDRSZ + CDP_HASH_LEN);
 	SET_VARSIZE(hash_bytea, VARHDRSZ + CDP_HASH_LEN);
 	slot = table_slot_create(p->identifiers, NULL);
 	scan = index_beginscan(p->identifiers, index, p->snapshot, 3, 0);
@@ -281,10 +278,6 @@ cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n, MemoryCo
 	p->keys = keys;
 	p->nkeys = n;
 	p->use_chunk = true;
-	cb = MemoryContextAlloc(cxt, sizeof(MemoryContextCallback));
-	cb->func = ForgetChunk;
-	cb->arg = p;
-	MemoryContextRegisterResetCallback(cxt, cb);
 }
 
 void

@@ -47,8 +47,8 @@ typedef struct CdpProbe
 	CdpProfileRels profiles;
 	/*
 	 * The identifiers of the chunk being resolved (cdp_probe_chunk), sorted;
-	 * NULL outside a chunk. They live in the chunk's memory context and are
-	 * forgotten when it is reset. use_chunk: answer from them (the first
+	 * NULL outside a chunk. They live in the chunk's memory context, and are
+	 * forgotten at the end of the chunk or when it fails. use_chunk: answer from them (the first
 	 * attempt of a message); otherwise probe afresh and update them.
 	 */
 	CdpProbeKey *keys;
@@ -81,9 +81,12 @@ extern int64 cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_t
 /*
  * Looks up the n identifier keys of a chunk (duplicates allowed) in one
  * pass: sorted, one index scan re-scanned per distinct key in key order.
- * Allocates in cxt and forgets them when cxt is reset.
+ * Keeps keys (sorted and deduplicated in place): the caller forgets them
+ * (cdp_probe_forget_chunk) before their memory goes, at the end of the
+ * chunk and when it fails.
  */
-extern void cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n, MemoryContext cxt);
+extern void cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n);
+extern void cdp_probe_forget_chunk(CdpProbe *p);
 
 /* This transaction gave the identifier to profile_id (a claim). */
 extern void cdp_probe_note_claim(CdpProbe *p, const char *id_type, const uint8 *hash, int64 profile_id);
