@@ -29,6 +29,7 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -296,6 +297,7 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 	nulls[8] = w_times ? ' ' : 'n';
 	cdp_plan_exec(PLAN_REPOINT_AND_LOG, v, nulls);
 
+	cdp_probe_note_merge(&b->probe, loser, winner);
 	cdp_plan_exec(PLAN_FLATTEN, v, NULL);
 	if (cdp_plan_exec(PLAN_MARK_MERGED, v, NULL) != 1)
 		elog(ERROR, "profile " INT64_FORMAT " vanished during a merge", loser);
@@ -404,7 +406,9 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 
 	m->profile_traits_known = false;
 	m->created_profile = false;
-	cdp_probe_refresh(&b->probe);
+	/* The chunk's pass answers the first attempt (see cdp_identity_resolve). */
+	if (!b->probe.use_chunk)
+		cdp_probe_refresh(&b->probe);
 	LookUp(b, m);
 	SortByPriority(m);
 
@@ -438,9 +442,16 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 		for (int i = 0; i < m->nids; i++)
 			if (m->ids[i].profile_id == 0)
 				all_known = false;
-		/* No row lock: the profile's event lock instead (inactive-profile purge). */
+		/*
+		 * No row lock: the profile's event lock instead (inactive-profile
+		 * purge). An answer of the chunk's pass may predate a merge that
+		 * committed since: then it must still be canonical, or the message
+		 * resolves again with fresh lookups (under REPEATABLE READ they
+		 * would find the same, so there it need not).
+		 */
 		if (all_known)
-			return cdp_lock_profile_for_event(t->tenant_id, profs[0].id) ? profs[0].id : 0;
+			return cdp_lock_profile_for_event(t->tenant_id, profs[0].id, &b->probe.profiles,
+											  b->probe.use_chunk && !IsolationUsesXactSnapshot()) ? profs[0].id : 0;
 	}
 
 	/* Lock every profile involved, in profile_id order (no lock-order deadlocks). */
@@ -570,6 +581,7 @@ Attempt(CdpBatch *b, CdpMessage *m, bool lock)
 			return 0;
 		}
 		attach[i]->profile_id = winner;
+		cdp_probe_note_claim(&b->probe, attach[i]->id_type, attach[i]->hash, winner);
 		claimed++;
 	}
 
@@ -594,18 +606,30 @@ cdp_identity_peek(CdpBatch *b, CdpMessage *m)
 		profile = m->ids[i].profile_id;
 	}
 	/* The event is stored without a row lock: see cdp_lock_profile_for_event. */
-	if (profile != 0 && !cdp_lock_profile_for_event(b->tenant->tenant_id, profile))
+	if (profile != 0 && !cdp_lock_profile_for_event(b->tenant->tenant_id, profile, &b->probe.profiles, false))
 		return 0;
 	return profile;
 }
 
+/*
+ * Inside a chunk (cdp_probe_chunk), the first attempt takes the identifiers'
+ * profiles from the chunk's pass: what other sessions committed since may
+ * differ, which the attempt finds as it finds what changed between a lookup
+ * and a lock (a profile merged or gone, an identifier claimed first: see
+ * Attempt), and the next attempts look up afresh.
+ */
 int64
 cdp_identity_resolve(CdpBatch *batch, CdpMessage *m, bool lock)
 {
+	bool		chunk = batch->probe.keys != NULL;
+
 	for (int attempt = 0; attempt < MAX_ATTEMPTS; attempt++)
 	{
-		int64		profile = Attempt(batch, m, lock);
+		int64		profile;
 
+		batch->probe.use_chunk = chunk && attempt == 0;
+		profile = Attempt(batch, m, lock);
+		batch->probe.use_chunk = chunk;
 		if (profile != 0)
 			return profile;
 		CHECK_FOR_INTERRUPTS();

@@ -48,6 +48,7 @@
 #include "jsonutil.h"
 #include "locks.h"
 #include "message.h"
+#include "normalize.h"
 #include "plans.h"
 #include "tenant.h"
 #include "timeparse.h"
@@ -925,6 +926,47 @@ BulkEvents(CdpCall *call, Pending *p, int np)
 }
 
 /*
+ * The identifiers of the chunk's fresh messages, looked up in one sorted
+ * pass (cdp_probe_chunk): an alias's previousId as a user_id and as an
+ * anonymous_id (identity.c looks up both).
+ */
+static void
+ProbeChunk(CdpCall *call, Pending **uniq, int nu)
+{
+	CdpProbeKey *keys;
+	int			n = 0,
+				max = 0;
+
+	for (int i = 0; i < nu; i++)
+		if (uniq[i]->fresh)
+			max += uniq[i]->m.nids * 2;
+	if (max == 0)
+		return;
+	keys = palloc(sizeof(CdpProbeKey) * max);
+	for (int i = 0; i < nu; i++)
+	{
+		CdpMessage *m = &uniq[i]->m;
+
+		if (!uniq[i]->fresh)
+			continue;
+		for (int j = 0; j < m->nids; j++)
+		{
+			keys[n].id_type = m->ids[j].alias_previous ? CDP_ID_USER_ID : m->ids[j].id_type;
+			memcpy(keys[n].hash, m->ids[j].hash, CDP_HASH_LEN);
+			n++;
+			if (m->ids[j].alias_previous)
+			{
+				keys[n].id_type = CDP_ID_ANONYMOUS_ID;
+				memcpy(keys[n].hash, m->ids[j].anon_hash, CDP_HASH_LEN);
+				n++;
+			}
+		}
+	}
+	cdp_probe_refresh(&call->batch.probe);
+	cdp_probe_chunk(&call->batch.probe, call->batch.tenant->tenant_id, keys, n);
+}
+
+/*
  * Messages first..last of a batch: parse all, claim their messageIds in one
  * statement, resolve identity message by message (in order), insert their
  * events in one statement. Same results as ProcessMessage one by one.
@@ -984,6 +1026,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 		}
 	if (nd > 0)
 		BulkOriginals(call, dups, nd);
+	ProbeChunk(call, uniq, nu);
 
 	for (int i = 0; i < np; i++)
 	{
@@ -1012,6 +1055,7 @@ ProcessChunk(CdpCall *call, int first, int last)
 		r->event_id = x->event_id;
 		CHECK_FOR_INTERRUPTS();
 	}
+	cdp_probe_forget_chunk(&call->batch.probe);
 	BulkSeen(call, p, np);
 	BulkEvents(call, p, np);
 }
@@ -1074,6 +1118,8 @@ InSubtransaction(CdpCall *call, int first, int last, bool bulk)
 	}
 	PG_CATCH();
 	{
+		/* The chunk's identifiers (ProcessChunk) are in msgcxt, reset below. */
+		cdp_probe_forget_chunk(&call->batch.probe);
 		MemoryContextSwitchTo(call->callcxt);
 		edata = CopyErrorData();
 		FlushErrorState();

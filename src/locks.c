@@ -176,48 +176,94 @@ ProfilesOids(Oid *heap_oid, Oid *index_oid)
 typedef enum ProfileState
 {
 	PROFILE_ALIVE,
+	PROFILE_MERGED,
 	PROFILE_GONE,
 	PROFILE_BEING_DELETED
 } ProfileState;
+
+/* cdp.profiles.merged_into */
+#define ATTNUM_PROFILES_MERGED_INTO 3
+
+/*
+ * Opens cdp.profiles and its primary key into rels, under rels->owner (or
+ * the current resource owner), unless open already.
+ */
+static void
+OpenProfileRels(CdpProfileRels *rels)
+{
+	Oid			heap_oid;
+	Oid			index_oid;
+	ResourceOwner save = CurrentResourceOwner;
+
+	if (rels->heap != NULL)
+		return;
+	ProfilesOids(&heap_oid, &index_oid);
+	if (rels->owner != NULL)
+		CurrentResourceOwner = rels->owner;
+	PG_TRY();
+	{
+		rels->heap = table_open(heap_oid, AccessShareLock);
+		rels->index = index_open(index_oid, AccessShareLock);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save;
+	}
+	PG_END_TRY();
+}
+
+void
+cdp_profile_rels_close(CdpProfileRels *rels)
+{
+	if (rels->index != NULL)
+		index_close(rels->index, NoLock);
+	if (rels->heap != NULL)
+		table_close(rels->heap, NoLock);
+	rels->heap = NULL;
+	rels->index = NULL;
+}
 
 /*
  * The profile row as it is now, committed or not (SnapshotDirty, as unique
  * and foreign key checks look). Every version the index leads to is looked
  * at: one that no transaction in progress deletes or replaces means the
- * profile lives (an update in progress leaves it alive either way); only
- * versions being deleted or replaced: wait for *xid and look again; none
- * at all: gone.
+ * profile lives (an update in progress leaves it alive either way; a
+ * version whose merge into another profile committed, or that this
+ * transaction merged, says merged); only versions being deleted or
+ * replaced: wait for *xid and look again; none at all: gone.
  */
 static ProfileState
-ProfileNow(int32 tenant_id, int64 profile_id, TransactionId *xid)
+ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionId *xid)
 {
-	Oid			heap_oid;
-	Oid			index_oid;
-	Relation	heap;
-	Relation	index;
 	SnapshotData dirty;
 	ScanKeyData skey[2];
 	IndexScanDesc scan;
 	TupleTableSlot *slot;
 	ProfileState state = PROFILE_GONE;
 
-	ProfilesOids(&heap_oid, &index_oid);
-	heap = table_open(heap_oid, AccessShareLock);
-	index = index_open(index_oid, AccessShareLock);
 	InitDirtySnapshot(dirty);
 	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+						   rels->index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
 	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[1], F_INT8EQ, Int64GetDatum(profile_id));
-	slot = table_slot_create(heap, NULL);
-	scan = index_beginscan(heap, index, &dirty, 2, 0);
+						   rels->index->rd_indcollation[1], F_INT8EQ, Int64GetDatum(profile_id));
+	slot = table_slot_create(rels->heap, NULL);
+	scan = index_beginscan(rels->heap, rels->index, &dirty, 2, 0);
 	index_rescan(scan, skey, 2, NULL, 0);
 	while (index_getnext_slot(scan, ForwardScanDirection, slot))
 	{
 		/* dirty.xmax: the transaction in progress deleting or updating this version */
 		if (!TransactionIdIsValid(dirty.xmax))
 		{
+			bool		isnull;
+
 			state = PROFILE_ALIVE;
+			/* dirty.xmin: set while the transaction that wrote the version is in progress */
+			if (!TransactionIdIsValid(dirty.xmin))
+			{
+				(void) slot_getattr(slot, ATTNUM_PROFILES_MERGED_INTO, &isnull);
+				if (!isnull)
+					state = PROFILE_MERGED;
+			}
 			break;
 		}
 		state = PROFILE_BEING_DELETED;
@@ -225,15 +271,16 @@ ProfileNow(int32 tenant_id, int64 profile_id, TransactionId *xid)
 	}
 	index_endscan(scan);
 	ExecDropSingleTupleTableSlot(slot);
-	index_close(index, NoLock);
-	table_close(heap, NoLock);
 	return state;
 }
 
 bool
-cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id)
+cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id, CdpProfileRels *call_rels, bool canonical)
 {
 	LOCKTAG		tenant_tag;
+	CdpProfileRels own = {0};
+	CdpProfileRels *rels = call_rels ? call_rels : &own;
+	bool		result = false;
 
 	if (profile_locks_lxid != MyProc->lxid)
 	{
@@ -255,35 +302,39 @@ cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id)
 		}
 	}
 
+	OpenProfileRels(rels);
 	for (;;)
 	{
 		TransactionId xid = InvalidTransactionId;
+		ProfileState state = ProfileNow(rels, tenant_id, profile_id, &xid);
 
-		switch (ProfileNow(tenant_id, profile_id, &xid))
+		if (state == PROFILE_BEING_DELETED)
 		{
-			case PROFILE_ALIVE:
-				return true;
-			case PROFILE_GONE:
-
-				/*
-				 * A purge deleted the person after our snapshot was taken:
-				 * in this snapshot every new attempt finds the same gone
-				 * profile (review 2, L5).
-				 */
-				if (IsolationUsesXactSnapshot())
-					ereport(ERROR,
-							(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-							 errmsg("could not serialize access due to a concurrent delete of the message's profile"),
-							 errdetail("Profile %lld was deleted (inactive-profile purge) after this transaction's snapshot was taken.",
-									   (long long) profile_id),
-							 errhint("Retry the transaction.")));
-				return false;
-			case PROFILE_BEING_DELETED:
-				XactLockTableWait(xid, NULL, NULL, XLTW_None);
-				break;
+			XactLockTableWait(xid, NULL, NULL, XLTW_None);
+			CHECK_FOR_INTERRUPTS();
+			continue;
 		}
-		CHECK_FOR_INTERRUPTS();
+		if (state == PROFILE_ALIVE || (state == PROFILE_MERGED && !canonical))
+			result = true;
+		else if (state == PROFILE_GONE && IsolationUsesXactSnapshot())
+		{
+			/*
+			 * A purge deleted the person after our snapshot was taken: in
+			 * this snapshot every new attempt finds the same gone profile
+			 * (review 2, L5).
+			 */
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to a concurrent delete of the message's profile"),
+					 errdetail("Profile %lld was deleted (inactive-profile purge) after this transaction's snapshot was taken.",
+							   (long long) profile_id),
+					 errhint("Retry the transaction.")));
+		}
+		break;
 	}
+	if (rels == &own)
+		cdp_profile_rels_close(&own);
+	return result;
 }
 
 static int

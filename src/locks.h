@@ -21,6 +21,9 @@
 
 #include "postgres.h"
 
+#include "utils/relcache.h"
+#include "utils/resowner.h"
+
 /*
  * The fourth field of cdp's lock tags, shown as pg_locks.objsubid (a
  * smallint: keep them below 32768). pg_locks.classid is the tenant id, or
@@ -59,13 +62,31 @@
 extern void cdp_lock_tenant_for_ingest(int32 tenant_id);
 
 /*
+ * cdp.profiles and its primary key, opened by the first look at a profile
+ * of an ingest call and kept open to its end (under the call's resource
+ * owner, so that its subtransactions do not release them), instead of
+ * opened and closed per message. All zero: not open.
+ */
+typedef struct CdpProfileRels
+{
+	Relation	heap;
+	Relation	index;
+	ResourceOwner owner;
+} CdpProfileRels;
+
+extern void cdp_profile_rels_close(CdpProfileRels *rels);
+
+/*
  * Before storing an event for a known profile without locking its row: the
  * profile's event lock in share mode (to the end of the transaction), then
  * a look at the row as it is now (committed or not). Waits for a purge that
  * is deleting it. False when the profile is gone: resolve the message again
  * (under REPEATABLE READ or SERIALIZABLE: 40001 at once, since no retry in
- * the same snapshot can succeed).
+ * the same snapshot can succeed). With canonical, also false when a merge
+ * into another profile has committed (the caller's identifier lookup was
+ * older than that merge: it resolves again). rels: the call's open
+ * relations (NULL: opened and closed here).
  */
-extern bool cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id);
+extern bool cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id, CdpProfileRels *rels, bool canonical);
 
 #endif							/* CDP_LOCKS_H */

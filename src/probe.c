@@ -17,10 +17,12 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "storage/lmgr.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
 
@@ -43,9 +45,9 @@ cdp_probe_open(CdpProbe *p)
 {
 	Oid			nsp = get_namespace_oid(CDP_SCHEMA, false);
 
+	memset(p, 0, sizeof(CdpProbe));
 	p->owner = CurrentResourceOwner;
-	p->snapshot = NULL;
-	p->latest = NULL;
+	p->profiles.owner = p->owner;
 
 	p->identifiers = OpenByName(nsp, "identifiers", false);
 	p->identifiers_pkey = OpenByName(nsp, "identifiers_pkey", true);
@@ -77,6 +79,8 @@ cdp_probe_close(CdpProbe *p)
 		UnregisterSnapshotFromOwner(p->snapshot, p->owner);
 	if (p->latest)
 		UnregisterSnapshotFromOwner(p->latest, p->owner);
+	cdp_probe_forget_chunk(p);
+	cdp_profile_rels_close(&p->profiles);
 	if (p->identifiers_pkey)
 	{
 		index_close(p->identifiers_pkey, NoLock);
@@ -140,15 +144,169 @@ SuppressionSnapshot(CdpProbe *p)
 	return p->latest ? p->latest : p->snapshot;
 }
 
+/* cdp.identifiers: tenant_id, id_type, id_hash, profile_id */
+#define ATTNUM_IDENTIFIERS_PROFILE_ID 4
+
+static int
+CompareKey(const void *a, const void *b)
+{
+	const CdpProbeKey *x = (const CdpProbeKey *) a;
+	const CdpProbeKey *y = (const CdpProbeKey *) b;
+	int			c = strcmp(x->id_type, y->id_type);
+
+	return c != 0 ? c : memcmp(x->hash, y->hash, CDP_HASH_LEN);
+}
+
+static CdpProbeKey *
+FindKey(CdpProbe *p, const char *id_type, const uint8 *hash)
+{
+	CdpProbeKey k;
+
+	if (p->keys == NULL)
+		return NULL;
+	k.id_type = id_type;
+	memcpy(k.hash, hash, CDP_HASH_LEN);
+	return bsearch(&k, p->keys, p->nkeys, sizeof(CdpProbeKey), CompareKey);
+}
+
+/* The profile a profile of the chunk's pass is now: merges of this chunk followed. */
+static int64
+Canonical(CdpProbe *p, int64 profile_id)
+{
+	/* Merges make chains at most as long as their number: bounded. */
+	for (int hops = 0; profile_id != 0 && hops <= p->nmerges; hops++)
+	{
+		int			i;
+
+		for (i = p->nmerges - 1; i >= 0; i--)
+			if (p->merges[i].loser == profile_id)
+				break;
+		if (i < 0)
+			return profile_id;
+		profile_id = p->merges[i].winner;
+	}
+	return profile_id;
+}
+
 int64
 cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
 	int64		profile_id = 0;
+	CdpProbeKey *k = FindKey(p, id_type, hash);
 
-	/* cdp.identifiers: tenant_id, id_type, id_hash, profile_id */
-	if (!Probe(p->snapshot, p->identifiers, p->identifiers_pkey, tenant_id, id_type, hash, 4, &profile_id))
-		return 0;
+	if (k != NULL && p->use_chunk)
+		return Canonical(p, k->profile_id);
+	if (!Probe(p->snapshot, p->identifiers, p->identifiers_pkey, tenant_id, id_type, hash,
+			   ATTNUM_IDENTIFIERS_PROFILE_ID, &profile_id))
+		profile_id = 0;
+	/* A fresh answer replaces the pass's (and the merges it may have needed). */
+	if (k != NULL)
+		k->profile_id = profile_id;
 	return profile_id;
+}
+
+void
+cdp_probe_forget_chunk(CdpProbe *p)
+{
+	p->keys = NULL;
+	p->nkeys = 0;
+	p->merges = NULL;
+	p->nmerges = 0;
+	p->maxmerges = 0;
+	p->use_chunk = false;
+}
+
+/*
+ * The chunk's identifiers in key order, one index scan re-scanned for each:
+ * the descents walk the index from left to right (the pages each needs are
+ * those the previous one touched, or next to them), and the scan, its slot
+ * and its keys are set up once instead of once per identifier per message.
+ */
+void
+cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n)
+{
+	ScanKeyData skey[3];
+	IndexScanDesc scan;
+	TupleTableSlot *slot;
+	bytea	   *hash_bytea;
+	text	   *type_text = NULL;
+	const char *prev_type = NULL;
+	Relation	index = p->identifiers_pkey;
+	int			k = 0;
+
+	cdp_probe_forget_chunk(p);
+	if (p->snapshot == NULL)
+		elog(ERROR, "cdp_probe_refresh was not called");
+	qsort(keys, n, sizeof(CdpProbeKey), CompareKey);
+	for (int i = 0; i < n; i++)
+		if (k == 0 || CompareKey(&keys[i], &keys[k - 1]) != 0)
+			keys[k++] = keys[i];
+	n = k;
+
+	hash_bytea = palloc(VARHDRSZ + CDP_HASH_LEN);
+	SET_VARSIZE(hash_bytea, VARHDRSZ + CDP_HASH_LEN);
+	slot = table_slot_create(p->identifiers, NULL);
+	scan = index_beginscan(p->identifiers, index, p->snapshot, 3, 0);
+	for (int i = 0; i < n; i++)
+	{
+		if (prev_type == NULL || strcmp(prev_type, keys[i].id_type) != 0)
+		{
+			type_text = cstring_to_text(keys[i].id_type);
+			prev_type = keys[i].id_type;
+		}
+		memcpy(VARDATA(hash_bytea), keys[i].hash, CDP_HASH_LEN);
+		ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(type_text));
+		ScanKeyEntryInitialize(&skey[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+							   index->rd_indcollation[2], F_BYTEAEQ, PointerGetDatum(hash_bytea));
+		index_rescan(scan, skey, 3, NULL, 0);
+		keys[i].profile_id = 0;
+		if (index_getnext_slot(scan, ForwardScanDirection, slot))
+		{
+			bool		isnull;
+			Datum		d = slot_getattr(slot, ATTNUM_IDENTIFIERS_PROFILE_ID, &isnull);
+
+			keys[i].profile_id = isnull ? 0 : DatumGetInt64(d);
+		}
+		CHECK_FOR_INTERRUPTS();
+	}
+	index_endscan(scan);
+	ExecDropSingleTupleTableSlot(slot);
+
+	p->keys = keys;
+	p->nkeys = n;
+	p->use_chunk = true;
+}
+
+void
+cdp_probe_note_claim(CdpProbe *p, const char *id_type, const uint8 *hash, int64 profile_id)
+{
+	CdpProbeKey *k = FindKey(p, id_type, hash);
+
+	if (k != NULL)
+		k->profile_id = profile_id;
+}
+
+void
+cdp_probe_note_merge(CdpProbe *p, int64 loser, int64 winner)
+{
+	if (p->keys == NULL)
+		return;
+	if (p->nmerges == p->maxmerges)
+	{
+		int			max = Max(16, p->maxmerges * 2);
+
+		/* In the chunk's context, like the keys. */
+		p->merges = p->merges == NULL ?
+			MemoryContextAlloc(GetMemoryChunkContext(p->keys), sizeof(CdpProbeMerge) * max) :
+			repalloc(p->merges, sizeof(CdpProbeMerge) * max);
+		p->maxmerges = max;
+	}
+	p->merges[p->nmerges].loser = loser;
+	p->merges[p->nmerges].winner = winner;
+	p->nmerges++;
 }
 
 bool
