@@ -177,6 +177,7 @@ typedef enum ProfileState
 {
 	PROFILE_ALIVE,
 	PROFILE_MERGED,
+	PROFILE_MERGING,			/* merged by a transaction still in progress */
 	PROFILE_GONE,
 	PROFILE_BEING_DELETED
 } ProfileState;
@@ -227,10 +228,11 @@ cdp_profile_rels_close(CdpProfileRels *rels)
  * The profile row as it is now, committed or not (SnapshotDirty, as unique
  * and foreign key checks look). Every version the index leads to is looked
  * at: one that no transaction in progress deletes or replaces means the
- * profile lives (an update in progress leaves it alive either way; a
- * version whose merge into another profile committed, or that this
- * transaction merged, says merged); only versions being deleted or
- * replaced: wait for *xid and look again; none at all: gone.
+ * profile lives (an update in progress leaves it alive either way); if
+ * that version has merged_into set, merged (committed, or by this
+ * transaction) or merging (by a transaction in progress: *xid); only
+ * versions being deleted or replaced: wait for *xid and look again; none
+ * at all: gone.
  */
 static ProfileState
 ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionId *xid)
@@ -258,11 +260,11 @@ ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionI
 
 			state = PROFILE_ALIVE;
 			/* dirty.xmin: set while the transaction that wrote the version is in progress */
-			if (!TransactionIdIsValid(dirty.xmin))
+			(void) slot_getattr(slot, ATTNUM_PROFILES_MERGED_INTO, &isnull);
+			if (!isnull)
 			{
-				(void) slot_getattr(slot, ATTNUM_PROFILES_MERGED_INTO, &isnull);
-				if (!isnull)
-					state = PROFILE_MERGED;
+				state = TransactionIdIsValid(dirty.xmin) ? PROFILE_MERGING : PROFILE_MERGED;
+				*xid = dirty.xmin;
 			}
 			break;
 		}
@@ -308,13 +310,18 @@ cdp_lock_profile_for_event(int32 tenant_id, int64 profile_id, CdpProfileRels *ca
 		TransactionId xid = InvalidTransactionId;
 		ProfileState state = ProfileNow(rels, tenant_id, profile_id, &xid);
 
-		if (state == PROFILE_BEING_DELETED)
+		/*
+		 * A caller that needs the canonical profile waits for a merge in
+		 * progress (review 3, M1): it commits (merged: resolve again) or
+		 * aborts (alive). Others take the profile as it was at ingestion.
+		 */
+		if (state == PROFILE_BEING_DELETED || (state == PROFILE_MERGING && canonical))
 		{
 			XactLockTableWait(xid, NULL, NULL, XLTW_None);
 			CHECK_FOR_INTERRUPTS();
 			continue;
 		}
-		if (state == PROFILE_ALIVE || (state == PROFILE_MERGED && !canonical))
+		if (state == PROFILE_ALIVE || state == PROFILE_MERGING || (state == PROFILE_MERGED && !canonical))
 			result = true;
 		else if (state == PROFILE_GONE && IsolationUsesXactSnapshot())
 		{
