@@ -43,6 +43,7 @@
 
 #include "authcache.h"
 #include "cdp.h"
+#include "heapkeep.h"
 #include "identity.h"
 #include "ingest.h"
 #include "jsonutil.h"
@@ -129,6 +130,7 @@ cdp_ingest_init(void)
 							&cdp_max_batch_messages,
 							100000, 1, 10000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	cdp_heapkeep_init();
 }
 
 /* ---------- authentication ---------- */
@@ -1341,6 +1343,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						errmsg("%s must not be NULL", argname)));
+	cdp_heapkeep_apply();
 	call->callcxt = AllocSetContextCreate(CurrentMemoryContext, "cdp ingest call", ALLOCSET_DEFAULT_SIZES);
 	call->msgcxt = AllocSetContextCreate(call->callcxt, "cdp ingest message", ALLOCSET_DEFAULT_SIZES);
 	call->batch.received_at = GetCurrentTransactionStartTimestamp();
