@@ -14,7 +14,10 @@
  * costly, while the same sessions running the plain INSERT baseline did
  * not trim. So on its first cdp.ingest or cdp.ingest_batch call a backend
  * fixes both thresholds: it keeps up to cdp.ingest_heap_keep of free heap
- * for its next transactions (chunks under half of that come from the heap).
+ * for its next transactions, and requests under half of that plus 1 MB come
+ * from the heap: with the default, a memory context's largest blocks (8 MB)
+ * too, as glibc itself would decide after freeing one (it then sets the mmap
+ * threshold to that chunk's size and the trim threshold to twice it).
  * Backends that never ingest keep malloc's defaults.
  */
 #include "postgres.h"
@@ -38,7 +41,7 @@ cdp_heapkeep_init(void)
 {
 	DefineCustomIntVariable("cdp.ingest_heap_keep",
 							"Free heap memory a backend that ingests keeps for its next transactions instead of returning it to the kernel.",
-							"Applied at the first cdp.ingest or cdp.ingest_batch call of a backend (glibc malloc: M_TRIM_THRESHOLD, and M_MMAP_THRESHOLD at half of it). 0 leaves malloc's defaults.",
+							"Applied at the first cdp.ingest or cdp.ingest_batch call of a backend (glibc malloc: M_TRIM_THRESHOLD, and M_MMAP_THRESHOLD at half of it plus 1 MB). 0 leaves malloc's defaults.",
 							&heap_keep_kb,
 							16 * 1024, 0, 1024 * 1024,
 							PGC_SUSET, GUC_UNIT_KB, NULL, NULL, NULL);
@@ -53,7 +56,7 @@ cdp_heapkeep_apply(void)
 #ifdef __GLIBC__
 	if (heap_keep_kb > 0)
 	{
-		(void) mallopt(M_MMAP_THRESHOLD, Min(heap_keep_kb / 2, MMAP_THRESHOLD_MAX_KB) * 1024);
+		(void) mallopt(M_MMAP_THRESHOLD, Min(heap_keep_kb / 2 + 1024, MMAP_THRESHOLD_MAX_KB) * 1024);
 		(void) mallopt(M_TRIM_THRESHOLD, heap_keep_kb * 1024);
 	}
 #endif
