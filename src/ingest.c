@@ -43,6 +43,7 @@
 
 #include "authcache.h"
 #include "cdp.h"
+#include "heapkeep.h"
 #include "identity.h"
 #include "ingest.h"
 #include "jsonutil.h"
@@ -84,6 +85,7 @@ typedef struct CdpCall
 	int			n;
 	CdpResult  *results;
 	bool		has_suppressions;
+	bool		claim_plain;	/* claim messageIds with a plain INSERT: see ProcessAll */
 	Oid			event_seq;
 	MemoryContext callcxt;		/* results: outlives SPI_finish */
 	MemoryContext msgcxt;		/* reset after each message */
@@ -129,6 +131,7 @@ cdp_ingest_init(void)
 							&cdp_max_batch_messages,
 							100000, 1, 10000000,
 							PGC_USERSET, 0, NULL, NULL, NULL);
+	cdp_heapkeep_init();
 }
 
 /* ---------- authentication ---------- */
@@ -523,6 +526,24 @@ SeenChecked(int32 tenant_id, int64 profile_id, TimestampTz t)
 }
 
 /*
+ * Claims the messageId with a plain INSERT and stores the event in one
+ * statement, with last_seen_at if seen (see PLAN_CLAIM_AND_EVENT). A
+ * messageId already stored raises a unique violation, which ProcessAll
+ * catches: the message then runs again with call->claim_plain off.
+ */
+static void
+ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool seen)
+{
+	Datum		v[17];
+	char		nulls[17];
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
+	v[16] = TimestampTzGetDatum(m->seen_time);
+	cdp_plan_exec(seen ? PLAN_CLAIM_EVENT_SEEN : PLAN_CLAIM_AND_EVENT, v, nulls);
+}
+
+/*
  * Claims the messageId and stores the event in one statement (which also
  * keeps last_seen_at current, unless checked lately); false for a duplicate.
  */
@@ -535,6 +556,13 @@ DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	int32		tid = call->batch.tenant->tenant_id;
 	bool		check_seen = !SeenRecently(tid, profile, m->seen_time);
 
+	if (call->claim_plain)
+	{
+		ClaimAndStore(call, m, profile, event_id, check_seen);
+		if (check_seen)
+			SeenChecked(tid, profile, m->seen_time);
+		return true;
+	}
 	memset(nulls, ' ', sizeof(nulls));
 	EventValues(call, m, profile, event_id, v, nulls);
 	v[16] = TimestampTzGetDatum(call->batch.received_at - call->batch.tenant->dedupe_window);
@@ -605,6 +633,7 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	int64		event_id,
 				profile,
 				original;
+	bool		is_identify;
 
 	memset(r, 0, sizeof(CdpResult));
 	if (!cdp_message_parse(&m, element, &call->batch))
@@ -643,7 +672,8 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 		return;
 	}
 
-	if (!Dedupe(call, &m, event_id, &original))
+	/* With a plain claim, the messageId is claimed last, with the event. */
+	if (!call->claim_plain && !Dedupe(call, &m, event_id, &original))
 	{
 		r->status = "duplicate";
 		r->event_id = original;
@@ -651,17 +681,22 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	}
 
 	profile = cdp_identity_resolve(&call->batch, &m, NeedsLock(&m));
-	if (strcmp(m.type, "identify") == 0)
+	is_identify = strcmp(m.type, "identify") == 0;
+	if (is_identify)
 		ProfileTraits(call, &m, profile);	/* also sets last_seen_at */
 	else
 	{
 		if (strcmp(m.type, "group") == 0)
 			GroupTraits(call, &m);
-		Seen(call, &m, profile);
+		if (!call->claim_plain)
+			Seen(call, &m, profile);
 	}
 	if (m.consent)
 		Consent(call, &m, profile);
-	StoreEvent(call, &m, profile, event_id);
+	if (call->claim_plain)
+		ClaimAndStore(call, &m, profile, event_id, !is_identify);
+	else
+		StoreEvent(call, &m, profile, event_id);
 
 	r->status = "accepted";
 	r->profile_id = profile;
@@ -1232,17 +1267,45 @@ BulkRange(CdpCall *call, int first, int last, int *budget)
 	Bisect(call, first, last, budget);
 }
 
+/* The unique violation of a plain messageId claim (PLAN_CLAIM_AND_EVENT)? */
+static bool
+IsClaimConflict(ErrorData *e)
+{
+	return e->sqlerrcode == ERRCODE_UNIQUE_VIOLATION &&
+		e->schema_name != NULL && strcmp(e->schema_name, CDP_SCHEMA) == 0 &&
+		e->table_name != NULL && strcmp(e->table_name, "message_ids") == 0;
+}
+
+/*
+ * A single message is first run expecting its messageId to be new (nearly
+ * always: duplicates are client retries): it claims the id with a plain
+ * INSERT, in the statement that stores the event, after identity work. If
+ * the id is taken (by a committed transaction, by this one, or by a
+ * concurrent one that commits while we wait for it) that INSERT fails with
+ * a unique violation, the subtransaction rolls everything of the message
+ * back, and the message runs again claiming its id first with ON CONFLICT
+ * (PLAN_DEDUPE): "duplicate", or a re-claim of an id older than the dedupe
+ * window. Same answers and rows as claiming first, for one statement,
+ * one index descent and one WAL record fewer per message.
+ */
 static void
 ProcessAll(CdpCall *call)
 {
 	bool		bulk = call->array != NULL && call->n > 1;
 
+	call->claim_plain = !bulk;
 	for (int attempt = 0;; attempt++)
 	{
 		ErrorData  *e = InSubtransaction(call, 0, call->n - 1, bulk);
 
 		if (e == NULL)
 			return;
+		if (call->claim_plain && IsClaimConflict(e))
+		{
+			call->claim_plain = false;
+			continue;
+		}
+		call->claim_plain = false;
 		if (IsRetryable(e->sqlerrcode) && attempt < MAX_BATCH_RETRIES)
 		{
 			Backoff(attempt);
@@ -1326,6 +1389,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	if (PG_ARGISNULL(1))
 		ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 						errmsg("%s must not be NULL", argname)));
+	cdp_heapkeep_apply();
 	call->callcxt = AllocSetContextCreate(CurrentMemoryContext, "cdp ingest call", ALLOCSET_DEFAULT_SIZES);
 	call->msgcxt = AllocSetContextCreate(call->callcxt, "cdp ingest message", ALLOCSET_DEFAULT_SIZES);
 	call->batch.received_at = GetCurrentTransactionStartTimestamp();

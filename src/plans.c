@@ -202,6 +202,35 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"AS u(t, e, p, m, ty, n, uid, aid, gid, pid, props, tr, ctx)",
 		16, {INT4OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZARR, INT8ARR, INT8ARR, TEXTARR, TEXTARR, TEXTARR,
 		TEXTARR, TEXTARR, TEXTARR, TEXTARR, JSONBARR, JSONBARR, JSONBARR}},
+	/*
+	 * One message (cdp.ingest): claim its messageId with a plain INSERT and
+	 * store the event in the same statement. A messageId already stored
+	 * fails the statement with a unique violation on cdp.message_ids, and
+	 * ingest.c runs the message again with PLAN_DEDUPE, which answers
+	 * "duplicate" (or re-claims an id older than the dedupe window). Without
+	 * ON CONFLICT the claim is one B-tree descent, no speculative insertion
+	 * token and one WAL record fewer; duplicates (retries) are rare.
+	 */
+#define CLAIM_CTE \
+		"WITH d AS (INSERT INTO cdp.message_ids (tenant_id, message_id, received_at, event_time, event_id) " \
+		"VALUES ($1, $6, $13, $2, $3)) "
+#define EVENT_VALUES \
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
+		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+	[PLAN_CLAIM_AND_EVENT] = {
+		CLAIM_CTE EVENT_VALUES,
+		16, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID}},
+	/* The same, and last_seen_at in the same statement (see PLAN_SEEN; rarely writes). */
+	[PLAN_CLAIM_EVENT_SEEN] = {
+		CLAIM_CTE
+		", s AS (UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $17), "
+		"first_seen_at = least(first_seen_at, $17) WHERE tenant_id = $1 AND profile_id = $4 "
+		"AND (last_seen_at < $17 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $17)) "
+		EVENT_VALUES,
+		17, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
+		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID}},
 };
 
 static SPIPlanPtr plans[NUM_PLANS];
