@@ -1,10 +1,11 @@
--- cdp.ingest claims a message's messageId last, with a plain INSERT in the
--- statement that stores its event (one statement, one index descent and one
--- WAL record fewer than claiming first with ON CONFLICT). A messageId that
--- is already taken makes that INSERT fail; everything the message did
--- (identity, traits, last_seen_at, group, consent) is rolled back with its
--- subtransaction and it is answered 'duplicate', naming the stored event,
--- exactly as when the claim came first.
+-- cdp.ingest claims a message's messageId with a plain INSERT (no ON
+-- CONFLICT: no speculative insertion): before identity work takes any lock,
+-- or for a known person in the statement that stores its event, ahead of its
+-- last_seen_at update (review 3, H1). A messageId that is already taken
+-- makes that INSERT fail; everything the message did (identity, traits,
+-- last_seen_at, group, consent) is rolled back with its subtransaction and
+-- it is answered 'duplicate', naming the stored event, exactly as with ON
+-- CONFLICT.
 SELECT cdp.create_tenant('dd44') AS tid \gset
 SELECT cdp.create_source('dd44', 'web') AS key \gset
 CREATE FUNCTION pg_temp.state(p_tid integer) RETURNS TABLE (profiles bigint, identifiers bigint, events bigint,

@@ -544,6 +544,25 @@ ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool 
 }
 
 /*
+ * Claims the messageId with a plain INSERT (see PLAN_CLAIM): a taken id
+ * raises a unique violation, which ProcessAll catches; the message then
+ * runs again with call->claim_plain off.
+ */
+static void
+Claim(CdpCall *call, CdpMessage *m, int64 event_id)
+{
+	CdpBatch   *b = &call->batch;
+	Datum		v[5];
+
+	v[0] = Int32GetDatum(b->tenant->tenant_id);
+	v[1] = CStringGetTextDatum(m->message_id);
+	v[2] = TimestampTzGetDatum(b->received_at);
+	v[3] = TimestampTzGetDatum(m->event_time);
+	v[4] = Int64GetDatum(event_id);
+	cdp_plan_exec(PLAN_CLAIM, v, NULL);
+}
+
+/*
  * Claims the messageId and stores the event in one statement (which also
  * keeps last_seen_at current, unless checked lately); false for a duplicate.
  */
@@ -633,7 +652,6 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	int64		event_id,
 				profile,
 				original;
-	bool		is_identify;
 
 	memset(r, 0, sizeof(CdpResult));
 	if (!cdp_message_parse(&m, element, &call->batch))
@@ -672,8 +690,14 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 		return;
 	}
 
-	/* With a plain claim, the messageId is claimed last, with the event. */
-	if (!call->claim_plain && !Dedupe(call, &m, event_id, &original))
+	/*
+	 * The messageId is claimed before identity work takes any lock: a claim
+	 * that waits for a concurrent holder of the id then holds nothing another
+	 * session could be waiting for (review 3, H1).
+	 */
+	if (call->claim_plain)
+		Claim(call, &m, event_id);
+	else if (!Dedupe(call, &m, event_id, &original))
 	{
 		r->status = "duplicate";
 		r->event_id = original;
@@ -681,22 +705,17 @@ ProcessMessage(CdpCall *call, JsonbValue *element, CdpResult *r)
 	}
 
 	profile = cdp_identity_resolve(&call->batch, &m, NeedsLock(&m));
-	is_identify = strcmp(m.type, "identify") == 0;
-	if (is_identify)
+	if (strcmp(m.type, "identify") == 0)
 		ProfileTraits(call, &m, profile);	/* also sets last_seen_at */
 	else
 	{
 		if (strcmp(m.type, "group") == 0)
 			GroupTraits(call, &m);
-		if (!call->claim_plain)
-			Seen(call, &m, profile);
+		Seen(call, &m, profile);
 	}
 	if (m.consent)
 		Consent(call, &m, profile);
-	if (call->claim_plain)
-		ClaimAndStore(call, &m, profile, event_id, !is_identify);
-	else
-		StoreEvent(call, &m, profile, event_id);
+	StoreEvent(call, &m, profile, event_id);
 
 	r->status = "accepted";
 	r->profile_id = profile;
@@ -1267,7 +1286,7 @@ BulkRange(CdpCall *call, int first, int last, int *budget)
 	Bisect(call, first, last, budget);
 }
 
-/* The unique violation of a plain messageId claim (PLAN_CLAIM_AND_EVENT)? */
+/* The unique violation of a plain messageId claim (PLAN_CLAIM, PLAN_CLAIM_AND_EVENT)? */
 static bool
 IsClaimConflict(ErrorData *e)
 {
@@ -1279,14 +1298,15 @@ IsClaimConflict(ErrorData *e)
 /*
  * A single message is first run expecting its messageId to be new (nearly
  * always: duplicates are client retries): it claims the id with a plain
- * INSERT, in the statement that stores the event, after identity work. If
- * the id is taken (by a committed transaction, by this one, or by a
- * concurrent one that commits while we wait for it) that INSERT fails with
- * a unique violation, the subtransaction rolls everything of the message
- * back, and the message runs again claiming its id first with ON CONFLICT
- * (PLAN_DEDUPE): "duplicate", or a re-claim of an id older than the dedupe
- * window. Same answers and rows as claiming first, for one statement,
- * one index descent and one WAL record fewer per message.
+ * INSERT, before identity work takes any lock (PLAN_CLAIM), or for a known
+ * person in the statement that stores the event, ahead of its last_seen_at
+ * update (PLAN_CLAIM_EVENT_SEEN). If the id is taken (by a committed
+ * transaction, by this one, or by a concurrent one that commits while we
+ * wait for it, holding no lock of ours) that INSERT fails with a unique
+ * violation, the subtransaction rolls everything of the message back, and
+ * the message runs again claiming its id with ON CONFLICT (PLAN_DEDUPE):
+ * "duplicate", or a re-claim of an id older than the dedupe window. Same
+ * answers and rows as ON CONFLICT, without its speculative insertion.
  */
 static void
 ProcessAll(CdpCall *call)

@@ -213,7 +213,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 	 */
 #define CLAIM_CTE \
 		"WITH d AS (INSERT INTO cdp.message_ids (tenant_id, message_id, received_at, event_time, event_id) " \
-		"VALUES ($1, $6, $13, $2, $3)) "
+		"VALUES ($1, $6, $13, $2, $3) RETURNING 1) "
 #define EVENT_VALUES \
 		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
 		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
@@ -222,15 +222,30 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		CLAIM_CTE EVENT_VALUES,
 		16, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID}},
-	/* The same, and last_seen_at in the same statement (see PLAN_SEEN; rarely writes). */
+	/*
+	 * The same, and last_seen_at in the same statement (see PLAN_SEEN; rarely
+	 * writes). The UPDATE reads d, so the claim runs first: a claim that
+	 * waits for a concurrent holder of the messageId must not hold the
+	 * profile's row lock meanwhile (review 3, H1: deadlocks and convoys).
+	 */
 	[PLAN_CLAIM_EVENT_SEEN] = {
 		CLAIM_CTE
 		", s AS (UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, $17), "
 		"first_seen_at = least(first_seen_at, $17) WHERE tenant_id = $1 AND profile_id = $4 "
-		"AND (last_seen_at < $17 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $17)) "
+		"AND (last_seen_at < $17 - " CDP_SEEN_GRANULARITY " OR first_seen_at > $17) AND EXISTS (SELECT 1 FROM d)) "
 		EVENT_VALUES,
 		17, {INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID,
 		TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID, JSONBOID, JSONBOID, TIMESTAMPTZOID}},
+	/*
+	 * One message that resolves identity with writes or locks (identify,
+	 * alias, group, consent, a new person): its messageId claimed first, with
+	 * a plain INSERT, before any lock is taken (review 3, H1); a taken id
+	 * fails it with a unique violation, as PLAN_CLAIM_AND_EVENT does.
+	 */
+	[PLAN_CLAIM] = {
+		"INSERT INTO cdp.message_ids (tenant_id, message_id, received_at, event_time, event_id) "
+		"VALUES ($1, $2, $3, $4, $5)",
+		5, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
 };
 
 static SPIPlanPtr plans[NUM_PLANS];
