@@ -59,7 +59,7 @@ start() {
   mkdir -p "$dir"; [ "$(id -u)" = 0 ] && chown postgres: "$dir"
   if [ ! -f "$dir/data/PG_VERSION" ]; then
     say "initializing a cluster in $dir/data"
-    as_postgres $PGBIN/initdb -D "$dir/data" -A trust -U postgres >/dev/null
+    as_postgres $PGBIN/initdb -D "$dir/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >/dev/null
     cat >> "$dir/data/postgresql.conf" <<CONF
 # added by cdp.sh
 port = $DEMO_PORT

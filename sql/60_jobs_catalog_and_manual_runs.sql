@@ -41,9 +41,13 @@ SELECT job_name, status, runner, message, sqlstate FROM cdp.run_job('retention')
 SELECT j.job_name, j.last_status, j.consecutive_failures, j.next_run = r.finished_at + j.schedule AS next_is_schedule_after
   FROM cdp.jobs j JOIN cdp.job_runs r ON r.run_id = j.last_run_id ORDER BY j.job_name;
 
--- Pick one job due now: run_maintenance runs exactly that one.
+-- Pick one job due now: run_maintenance runs exactly that one. In one
+-- transaction: this database's scheduler (cdp.naptime = 1) never sees the job
+-- due, else it could claim it first and run_maintenance would return nothing.
+BEGIN;
 SELECT (cdp.alter_job('dedupe_cleanup', next_run => now() - interval '1 minute')).job_name;
 SELECT job_name, status, runner FROM cdp.run_maintenance();
+COMMIT;
 SELECT job_name, next_run > now() AS rescheduled FROM cdp.jobs WHERE job_name = 'dedupe_cleanup';
 
 -- Bad calls.

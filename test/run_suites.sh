@@ -3,6 +3,12 @@
 # clusters, run as the postgres OS user from a copy of the tree (./cdp.sh test
 # makes the copy). Exits non-zero if any suite fails.
 set -uo pipefail
+# initdb (pg_regress's temp instances, test/lib.sh) takes the clusters'
+# encoding and locale from the environment: without LANG (a fresh Debian
+# container) every database is SQL_ASCII and non-ASCII JSON cannot be
+# ingested (42_ingest_bad_input fails). The expected files were made in UTF8
+# with C.UTF-8 (which every Debian has); pin it.
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 cd "$1"
 . test/lib.sh
 PORT_BASE=${CDP_TEST_PORT_BASE:-55430}
