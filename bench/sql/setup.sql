@@ -131,13 +131,21 @@ CREATE FUNCTION bench.tenant_id(p_name text) RETURNS integer LANGUAGE sql STABLE
 CREATE FUNCTION bench.source_id(p_name text) RETURNS integer LANGUAGE sql STABLE AS
   $$ SELECT source_id FROM cdp.sources s JOIN cdp.tenants t USING (tenant_id) WHERE t.name = p_name $$;
 
--- One live message about person p, with a fresh messageId and the current
--- time: a quarter identify (with userId and email), the rest track and page.
-CREATE FUNCTION bench.live_message(p integer) RETURNS jsonb LANGUAGE sql VOLATILE AS $$
-  SELECT bench.message(p + 100000::bigint * (r * 4)::integer, 100000, now(), '0'::interval)
-         || jsonb_build_object('messageId', gen_random_uuid()::text)
-    FROM (SELECT random() AS r) x
-$$;
+-- Messages for bench/single_ingest.sh, made before the timed runs: 5 per
+-- person (message i is about person i % 100 000, as bench.message numbers
+-- them; a quarter identify), stamped with the time they were made. The
+-- pgbench scripts read one by primary key and give it a fresh messageId, so
+-- that building the message costs both sides one index lookup. (A SQL
+-- generator called per transaction took half of each backend's CPU and its
+-- per-call planning memory made malloc trim the heap of some backends and not
+-- others: the ratio then measured the allocator, see docs/performance.md.)
+CREATE FUNCTION bench.make_live_pool(people integer) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  DROP TABLE IF EXISTS bench.live_pool;
+  CREATE TABLE bench.live_pool (i integer PRIMARY KEY, m jsonb NOT NULL);
+  INSERT INTO bench.live_pool
+  SELECT i, bench.message(i, people, now(), '0'::interval) FROM generate_series(0, 5 * people - 1) i;
+END $$;
 
 -- n profiles with ids base+1 .. base+n, each with a user_id (lk-user-<i>) and
 -- an email (lk<i>@example.com), traits, and one event each, hashed by the
