@@ -167,14 +167,16 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"WHERE m.received_at < $6 RETURNING m.message_id",
 		6, {INT4OID, TIMESTAMPTZOID, TEXTARR, TIMESTAMPTZARR, INT8ARR, TIMESTAMPTZOID}},
 	/* One message whose profile is already known: claim its messageId and store it in one statement. */
+#define INSERT_EVENT_COLUMNS \
+		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
+		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) "
 #define DEDUPE_CTE \
 		"WITH d AS (INSERT INTO cdp.message_ids AS m (tenant_id, message_id, received_at, event_time, event_id) " \
 		"VALUES ($1, $6, $13, $2, $3) ON CONFLICT (tenant_id, message_id) DO UPDATE " \
 		"SET received_at = excluded.received_at, event_time = excluded.event_time, event_id = excluded.event_id " \
 		"WHERE m.received_at < $17 RETURNING 1) "
 #define EVENT_IF_CLAIMED \
-		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
-		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
+		INSERT_EVENT_COLUMNS \
 		"SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16 WHERE EXISTS (SELECT 1 FROM d) " \
 		"RETURNING 1"
 	[PLAN_DEDUPE_AND_EVENT] = {
@@ -215,8 +217,7 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"WITH d AS (INSERT INTO cdp.message_ids (tenant_id, message_id, received_at, event_time, event_id) " \
 		"VALUES ($1, $6, $13, $2, $3) RETURNING 1) "
 #define EVENT_VALUES \
-		"INSERT INTO cdp.events (tenant_id, event_time, event_id, profile_id, source_id, message_id, event_type, " \
-		"event_name, user_id, anonymous_id, group_id, previous_id, received_at, properties, traits, context) " \
+		INSERT_EVENT_COLUMNS \
 		"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
 	[PLAN_CLAIM_AND_EVENT] = {
 		CLAIM_CTE EVENT_VALUES,

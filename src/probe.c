@@ -95,6 +95,18 @@ cdp_probe_close(CdpProbe *p)
  * Looks up (tenant_id, id_type, id_hash) in index; if found and attno > 0,
  * stores that column (an int8) in *value. Returns whether a row was found.
  */
+/* The three scan keys of (tenant_id, id_type, id_hash) on an identifiers-shaped key. */
+static void
+IdentifierKey(ScanKey skey, Relation index, int32 tenant_id, text *id_type, bytea *hash)
+{
+	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(id_type));
+	ScanKeyEntryInitialize(&skey[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[2], F_BYTEAEQ, PointerGetDatum(hash));
+}
+
 static bool
 Probe(Snapshot p_snapshot, Relation heap, Relation index, int32 tenant_id, const char *id_type, const uint8 *hash,
 	  AttrNumber attno, int64 *value)
@@ -109,12 +121,7 @@ Probe(Snapshot p_snapshot, Relation heap, Relation index, int32 tenant_id, const
 
 	SET_VARSIZE(hash_bytea, VARHDRSZ + CDP_HASH_LEN);
 	memcpy(VARDATA(hash_bytea), hash, CDP_HASH_LEN);
-	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
-	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(type_text));
-	ScanKeyEntryInitialize(&skey[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
-						   index->rd_indcollation[2], F_BYTEAEQ, PointerGetDatum(hash_bytea));
+	IdentifierKey(skey, index, tenant_id, type_text, hash_bytea);
 
 	if (p_snapshot == NULL)
 		elog(ERROR, "cdp_probe_refresh was not called");
@@ -255,12 +262,7 @@ cdp_probe_chunk(CdpProbe *p, int32 tenant_id, CdpProbeKey *keys, int n)
 			prev_type = keys[i].id_type;
 		}
 		memcpy(VARDATA(hash_bytea), keys[i].hash, CDP_HASH_LEN);
-		ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
-		ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[1], F_TEXTEQ, PointerGetDatum(type_text));
-		ScanKeyEntryInitialize(&skey[2], 0, 3, BTEqualStrategyNumber, InvalidOid,
-							   index->rd_indcollation[2], F_BYTEAEQ, PointerGetDatum(hash_bytea));
+		IdentifierKey(skey, index, tenant_id, type_text, hash_bytea);
 		index_rescan(scan, skey, 3, NULL, 0);
 		keys[i].profile_id = 0;
 		if (index_getnext_slot(scan, ForwardScanDirection, slot))
