@@ -2,7 +2,7 @@
 -- for its next transactions instead of trimming it back to the kernel at
 -- the end of each (glibc malloc thresholds, fixed at the backend's first
 -- ingest call; src/heapkeep.c, docs/performance.md). In kB, superuser only,
--- 0 leaves malloc's defaults.
+-- 0 (the default) leaves malloc's defaults.
 SELECT name, setting, unit, context, min_val, max_val, boot_val FROM pg_settings WHERE name = 'cdp.ingest_heap_keep';
 SHOW cdp.ingest_heap_keep;
 CREATE ROLE r49_plain;
