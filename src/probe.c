@@ -176,25 +176,6 @@ FindKey(CdpProbe *p, const char *id_type, const uint8 *hash)
 	return bsearch(&k, p->keys, p->nkeys, sizeof(CdpProbeKey), CompareKey);
 }
 
-/* The profile a profile of the chunk's pass is now: merges of this chunk followed. */
-static int64
-Canonical(CdpProbe *p, int64 profile_id)
-{
-	/* Merges make chains at most as long as their number: bounded. */
-	for (int hops = 0; profile_id != 0 && hops <= p->nmerges; hops++)
-	{
-		int			i;
-
-		for (i = p->nmerges - 1; i >= 0; i--)
-			if (p->merges[i].loser == profile_id)
-				break;
-		if (i < 0)
-			return profile_id;
-		profile_id = p->merges[i].winner;
-	}
-	return profile_id;
-}
-
 int64
 cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const uint8 *hash)
 {
@@ -202,11 +183,11 @@ cdp_probe_identifier(CdpProbe *p, int32 tenant_id, const char *id_type, const ui
 	CdpProbeKey *k = FindKey(p, id_type, hash);
 
 	if (k != NULL && p->use_chunk)
-		return Canonical(p, k->profile_id);
+		return k->profile_id;
 	if (!Probe(p->snapshot, p->identifiers, p->identifiers_pkey, tenant_id, id_type, hash,
 			   ATTNUM_IDENTIFIERS_PROFILE_ID, &profile_id))
 		profile_id = 0;
-	/* A fresh answer replaces the pass's (and the merges it may have needed). */
+	/* A fresh answer replaces the pass's. */
 	if (k != NULL)
 		k->profile_id = profile_id;
 	return profile_id;
@@ -217,9 +198,6 @@ cdp_probe_forget_chunk(CdpProbe *p)
 {
 	p->keys = NULL;
 	p->nkeys = 0;
-	p->merges = NULL;
-	p->nmerges = 0;
-	p->maxmerges = 0;
 	p->use_chunk = false;
 }
 
@@ -291,24 +269,17 @@ cdp_probe_note_claim(CdpProbe *p, const char *id_type, const uint8 *hash, int64 
 		k->profile_id = profile_id;
 }
 
+/*
+ * The chunk merged loser into winner: answers that led to the loser lead to
+ * the winner now (kept flat, as merged_into is, so a merge of the winner
+ * later in the chunk moves them again).
+ */
 void
 cdp_probe_note_merge(CdpProbe *p, int64 loser, int64 winner)
 {
-	if (p->keys == NULL)
-		return;
-	if (p->nmerges == p->maxmerges)
-	{
-		int			max = Max(16, p->maxmerges * 2);
-
-		/* In the chunk's context, like the keys. */
-		p->merges = p->merges == NULL ?
-			MemoryContextAlloc(GetMemoryChunkContext(p->keys), sizeof(CdpProbeMerge) * max) :
-			repalloc(p->merges, sizeof(CdpProbeMerge) * max);
-		p->maxmerges = max;
-	}
-	p->merges[p->nmerges].loser = loser;
-	p->merges[p->nmerges].winner = winner;
-	p->nmerges++;
+	for (int i = 0; i < p->nkeys; i++)
+		if (p->keys[i].profile_id == loser)
+			p->keys[i].profile_id = winner;
 }
 
 bool

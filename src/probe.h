@@ -27,13 +27,6 @@ typedef struct CdpProbeKey
 	int64		profile_id;
 } CdpProbeKey;
 
-/* A profile this chunk merged, and the profile it merged into. */
-typedef struct CdpProbeMerge
-{
-	int64		loser;
-	int64		winner;
-} CdpProbeMerge;
-
 typedef struct CdpProbe
 {
 	Relation	identifiers;
@@ -53,9 +46,6 @@ typedef struct CdpProbe
 	 */
 	CdpProbeKey *keys;
 	int			nkeys;
-	CdpProbeMerge *merges;
-	int			nmerges;
-	int			maxmerges;
 	bool		use_chunk;
 } CdpProbe;
 
