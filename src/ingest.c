@@ -51,6 +51,7 @@
 #include "message.h"
 #include "normalize.h"
 #include "plans.h"
+#include "rowstore.h"
 #include "tenant.h"
 #include "timeparse.h"
 #include "traits.h"
@@ -86,6 +87,7 @@ typedef struct CdpCall
 	CdpResult  *results;
 	bool		has_suppressions;
 	bool		claim_plain;	/* claim messageIds with a plain INSERT: see ProcessAll */
+	CdpRowStore rows;			/* claims and events written directly (rowstore.c) */
 	Oid			event_seq;
 	MemoryContext callcxt;		/* results: outlives SPI_finish */
 	MemoryContext msgcxt;		/* reset after each message */
@@ -440,15 +442,23 @@ EventValues(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, Datum *
 	v[15] = JsonbOrNull(m->context, &nulls[15]);
 }
 
+/* The event row: written directly where it can be (rowstore.c), else by INSERT. */
+static void
+StoreEventValues(CdpCall *call, Datum *v, char *nulls)
+{
+	if (!cdp_rowstore_usable(&call->rows) || !cdp_rowstore_event(&call->rows, v, nulls))
+		cdp_plan_exec(PLAN_EVENT, v, nulls);
+}
+
 static void
 StoreEvent(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 {
-	Datum		v[16];
-	char		nulls[16];
+	Datum		v[CDP_EVENT_COLUMNS];
+	char		nulls[CDP_EVENT_COLUMNS];
 
 	memset(nulls, ' ', sizeof(nulls));
 	EventValues(call, m, profile, event_id, v, nulls);
-	cdp_plan_exec(PLAN_EVENT, v, nulls);
+	StoreEventValues(call, v, nulls);
 }
 
 /*
@@ -525,22 +535,16 @@ SeenChecked(int32 tenant_id, int64 profile_id, TimestampTz t)
 	e->checked = t;
 }
 
-/*
- * Claims the messageId with a plain INSERT and stores the event in one
- * statement, with last_seen_at if seen (see PLAN_CLAIM_AND_EVENT). A
- * messageId already stored raises a unique violation, which ProcessAll
- * catches: the message then runs again with call->claim_plain off.
- */
+/* Keeps the profile's last_seen_at (and first_seen_at) current; see PLAN_SEEN. */
 static void
-ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool seen)
+Seen(CdpCall *call, CdpMessage *m, int64 profile)
 {
-	Datum		v[17];
-	char		nulls[17];
+	Datum		v[3];
 
-	memset(nulls, ' ', sizeof(nulls));
-	EventValues(call, m, profile, event_id, v, nulls);
-	v[16] = TimestampTzGetDatum(m->seen_time);
-	cdp_plan_exec(seen ? PLAN_CLAIM_EVENT_SEEN : PLAN_CLAIM_AND_EVENT, v, nulls);
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = Int64GetDatum(profile);
+	v[2] = TimestampTzGetDatum(m->seen_time);
+	cdp_plan_exec(PLAN_SEEN, v, NULL);
 }
 
 /*
@@ -552,14 +556,45 @@ static void
 Claim(CdpCall *call, CdpMessage *m, int64 event_id)
 {
 	CdpBatch   *b = &call->batch;
-	Datum		v[5];
+	Datum		v[CDP_CLAIM_COLUMNS];
 
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
 	v[1] = CStringGetTextDatum(m->message_id);
 	v[2] = TimestampTzGetDatum(b->received_at);
 	v[3] = TimestampTzGetDatum(m->event_time);
 	v[4] = Int64GetDatum(event_id);
-	cdp_plan_exec(PLAN_CLAIM, v, NULL);
+	if (cdp_rowstore_usable(&call->rows))
+		cdp_rowstore_claim(&call->rows, v);
+	else
+		cdp_plan_exec(PLAN_CLAIM, v, NULL);
+}
+
+/*
+ * Claims the messageId (a taken id raises a unique violation, which
+ * ProcessAll catches: the message then runs again with call->claim_plain
+ * off), stores the event, and with seen keeps last_seen_at current: the
+ * claim first, so that a claim waiting for a concurrent holder of the id
+ * holds no row lock of the profile meanwhile (review 3, H1). Written
+ * directly (rowstore.c), else in one statement (PLAN_CLAIM_AND_EVENT).
+ */
+static void
+ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool seen)
+{
+	Datum		v[17];
+	char		nulls[17];
+
+	memset(nulls, ' ', sizeof(nulls));
+	EventValues(call, m, profile, event_id, v, nulls);
+	if (cdp_rowstore_usable(&call->rows))
+	{
+		Claim(call, m, event_id);
+		StoreEventValues(call, v, nulls);
+		if (seen)
+			Seen(call, m, profile);
+		return;
+	}
+	v[16] = TimestampTzGetDatum(m->seen_time);
+	cdp_plan_exec(seen ? PLAN_CLAIM_EVENT_SEEN : PLAN_CLAIM_AND_EVENT, v, nulls);
 }
 
 /*
@@ -591,18 +626,6 @@ DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	if (stored && check_seen)
 		SeenChecked(tid, profile, m->seen_time);
 	return stored;
-}
-
-/* Keeps the profile's last_seen_at (and first_seen_at) current; see PLAN_SEEN. */
-static void
-Seen(CdpCall *call, CdpMessage *m, int64 profile)
-{
-	Datum		v[3];
-
-	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
-	v[1] = Int64GetDatum(profile);
-	v[2] = TimestampTzGetDatum(m->seen_time);
-	cdp_plan_exec(PLAN_SEEN, v, NULL);
 }
 
 static int64
@@ -1426,6 +1449,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	/* Before reading suppressions: wait while an erasure of the tenant runs. */
 	cdp_lock_tenant_for_ingest(call->batch.tenant->tenant_id);
 	cdp_probe_open(&call->batch.probe);
+	cdp_rowstore_init(&call->rows);
 	/* Suppressions can appear at any time (an erasure): checked on every call. */
 	cdp_probe_refresh(&call->batch.probe);
 	call->has_suppressions = cdp_probe_any_suppression(&call->batch.probe, call->batch.tenant->tenant_id);
@@ -1437,6 +1461,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 static void
 FinishCall(CdpCall *call)
 {
+	cdp_rowstore_close(&call->rows);
 	cdp_probe_close(&call->batch.probe);
 	pg_hmac_free(call->batch.tenant->hmac);
 	call->batch.tenant->hmac = NULL;

@@ -1,0 +1,316 @@
+/*
+ * rowstore.c — messageId claims and events written straight into the heap
+ * and its indexes (see rowstore.h).
+ *
+ * Why: an INSERT through SPI plans nothing (the plan is kept) but starts an
+ * executor, sets up partition routing, opens the partition and its indexes
+ * and re-reads the CHECK constraint's expression on every statement; for a
+ * single message that cost more than writing its two rows (perf, bench/
+ * single_ingest.sh: docs/performance.md). Here the relations are opened once
+ * per call, the partition is found by a binary search of the parent's
+ * bounds, and each row costs what COPY pays for it: heap_insert and one
+ * insertion per index, unique checks included.
+ */
+#include "postgres.h"
+
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "executor/executor.h"
+#include "executor/tuptable.h"
+#include "nodes/makefuncs.h"
+#include "partitioning/partbounds.h"
+#include "partitioning/partdesc.h"
+#include "utils/lsyscache.h"
+#include "utils/partcache.h"
+#include "utils/rel.h"
+#include "utils/rls.h"
+
+#include "cdp.h"
+#include "rowstore.h"
+
+static const char *const event_columns[CDP_EVENT_COLUMNS] = {
+	"tenant_id", "event_time", "event_id", "profile_id", "source_id", "message_id", "event_type",
+	"event_name", "user_id", "anonymous_id", "group_id", "previous_id", "received_at", "properties",
+	"traits", "context"
+};
+static const char *const claim_columns[CDP_CLAIM_COLUMNS] = {
+	"tenant_id", "message_id", "received_at", "event_time", "event_id"
+};
+
+#define EVENT_TIME_ATTNUM 2
+/* The one CHECK constraint of cdp.events; message.c accepts only those types. */
+#define EVENT_TYPE_CHECK "events_event_type_check"
+
+void
+cdp_rowstore_init(CdpRowStore *rs)
+{
+	memset(rs, 0, sizeof(CdpRowStore));
+	rs->owner = CurrentResourceOwner;
+	rs->cxt = CurrentMemoryContext;
+}
+
+/* The columns cdp writes, in this order, and no others (none dropped). */
+static bool
+LayoutIs(Relation rel, const char *const *names, int n)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	if (desc->natts != n)
+		return false;
+	for (int i = 0; i < n; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0)
+			return false;
+	}
+	return true;
+}
+
+/*
+ * Would an INSERT into rel by the current user do anything beyond writing
+ * the row and its index entries and checking NOT NULL? (A trigger, a
+ * policy, a generated column, a CHECK constraint other than known_check.)
+ */
+static bool
+PlainTarget(Relation rel, const char *known_check)
+{
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+
+	if (rel->trigdesc != NULL)
+		return false;
+	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
+		return false;
+	if (constr != NULL)
+	{
+		if (constr->has_generated_stored)
+			return false;
+		for (int i = 0; i < constr->num_check; i++)
+			if (known_check == NULL || strcmp(constr->check[i].ccname, known_check) != 0)
+				return false;
+	}
+	return true;
+}
+
+/* Indexes whose unique checks happen at the insert, not at commit. */
+static bool
+IndexesImmediate(ResultRelInfo *rri)
+{
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+		if (!rri->ri_IndexRelationDescs[i]->rd_index->indimmediate)
+			return false;
+	return true;
+}
+
+static ResultRelInfo *
+OpenTarget(Oid relid, TupleTableSlot **slot)
+{
+	Relation	rel = table_open(relid, RowExclusiveLock);
+	ResultRelInfo *rri = makeNode(ResultRelInfo);
+
+	InitResultRelInfo(rri, rel, 0, NULL, 0);
+	ExecOpenIndices(rri, false);
+	*slot = table_slot_create(rel, NULL);
+	return rri;
+}
+
+static void
+CloseTarget(ResultRelInfo *rri, TupleTableSlot *slot)
+{
+	ExecDropSingleTupleTableSlot(slot);
+	ExecCloseIndices(rri);
+	table_close(rri->ri_RelationDesc, NoLock);
+}
+
+static Oid
+CdpRelid(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid(CDP_SCHEMA, false));
+
+	if (!OidIsValid(relid))
+		elog(ERROR, "relation cdp.%s is missing", name);
+	return relid;
+}
+
+/* Runs fn(rs, arg) with the call's resource owner and memory context current. */
+static void
+AsCall(CdpRowStore *rs, void (*fn) (CdpRowStore *, void *), void *arg)
+{
+	ResourceOwner save_owner = CurrentResourceOwner;
+	MemoryContext save_cxt = MemoryContextSwitchTo(rs->cxt);
+
+	CurrentResourceOwner = rs->owner;
+	PG_TRY();
+	{
+		fn(rs, arg);
+	}
+	PG_FINALLY();
+	{
+		CurrentResourceOwner = save_owner;
+		MemoryContextSwitchTo(save_cxt);
+	}
+	PG_END_TRY();
+}
+
+static void
+Open(CdpRowStore *rs, void *arg)
+{
+	Relation	claims;
+
+	rs->opened = true;
+	rs->estate = CreateExecutorState();
+	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
+	rs->claims = OpenTarget(CdpRelid("message_ids"), &rs->claim_slot);
+	claims = rs->claims->ri_RelationDesc;
+	rs->usable = rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+		LayoutIs(rs->events, event_columns, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rs->events, EVENT_TYPE_CHECK) &&
+		claims->rd_rel->relkind == RELKIND_RELATION &&
+		LayoutIs(claims, claim_columns, CDP_CLAIM_COLUMNS) &&
+		PlainTarget(claims, NULL) && IndexesImmediate(rs->claims);
+}
+
+bool
+cdp_rowstore_usable(CdpRowStore *rs)
+{
+	if (!rs->opened)
+		AsCall(rs, Open, NULL);
+	return rs->usable;
+}
+
+/* What an INSERT checks of a row before writing it, beyond CHECK constraints. */
+static void
+CheckNotNull(Relation rel, TupleTableSlot *slot)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+		if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NOT_NULL_VIOLATION),
+					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
+							NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(rel)),
+					 errtablecol(rel, i + 1)));
+}
+
+static void
+Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values, const char *nulls)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	int			natts = RelationGetDescr(rel)->natts;
+
+	ExecClearTuple(slot);
+	for (int i = 0; i < natts; i++)
+	{
+		slot->tts_values[i] = values[i];
+		slot->tts_isnull[i] = nulls != NULL && nulls[i] == 'n';
+	}
+	ExecStoreVirtualTuple(slot);
+	CheckNotNull(rel, slot);
+	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
+	if (rri->ri_NumIndices > 0)
+		list_free(ExecInsertIndexTuples(rri, slot, rs->estate, false, false, NULL, NIL));
+	ResetPerTupleExprContext(rs->estate);
+}
+
+void
+cdp_rowstore_claim(CdpRowStore *rs, Datum *values)
+{
+	Assert(rs->opened && rs->usable);
+	Insert(rs, rs->claims, rs->claim_slot, values, NULL);
+}
+
+typedef struct LeafOpen
+{
+	Oid			relid;
+	CdpRowLeaf *leaf;
+} LeafOpen;
+
+static void
+OpenLeaf(CdpRowStore *rs, void *arg)
+{
+	LeafOpen   *lo = (LeafOpen *) arg;
+	CdpRowLeaf *leaf = &rs->leaves[rs->nleaves++];
+	Relation	rel;
+
+	leaf->relid = lo->relid;
+	leaf->rri = OpenTarget(lo->relid, &leaf->slot);
+	rel = leaf->rri->ri_RelationDesc;
+	/* Routed rows fire the partition's row triggers; its policies do not apply. */
+	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
+		LayoutIs(rel, event_columns, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rel, EVENT_TYPE_CHECK) && IndexesImmediate(leaf->rri);
+	lo->leaf = leaf;
+}
+
+/*
+ * The partition an event time belongs in, as the executor's tuple routing
+ * finds it (get_partition_for_tuple, range strategy): the partition whose
+ * upper bound follows the greatest bound <= t, else the default partition.
+ * NULL: no partition, or one the fast path does not serve.
+ */
+static CdpRowLeaf *
+Leaf(CdpRowStore *rs, TimestampTz t)
+{
+	PartitionKey key = RelationGetPartitionKey(rs->events);
+	PartitionDesc pd = RelationGetPartitionDesc(rs->events, !IsolationUsesXactSnapshot());
+	Datum		value = TimestampTzGetDatum(t);
+	bool		equal;
+	int			offset,
+				index;
+	LeafOpen	lo;
+
+	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
+		key->partattrs[0] != EVENT_TIME_ATTNUM || pd->nparts == 0 || pd->boundinfo == NULL)
+		return NULL;
+	offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo, 1, &value, &equal);
+	index = pd->boundinfo->indexes[offset + 1];
+	if (index < 0)
+		index = pd->boundinfo->default_index;
+	if (index < 0 || !pd->is_leaf[index])
+		return NULL;
+
+	for (int i = 0; i < rs->nleaves; i++)
+		if (rs->leaves[i].relid == pd->oids[index])
+			return rs->leaves[i].usable ? &rs->leaves[i] : NULL;
+	if (rs->nleaves == CDP_ROWSTORE_MAX_LEAVES)
+		return NULL;
+	lo.relid = pd->oids[index];
+	AsCall(rs, OpenLeaf, &lo);
+	return lo.leaf->usable ? lo.leaf : NULL;
+}
+
+bool
+cdp_rowstore_event(CdpRowStore *rs, Datum *values, const char *nulls)
+{
+	CdpRowLeaf *leaf;
+
+	Assert(rs->opened && rs->usable);
+	leaf = Leaf(rs, DatumGetTimestampTz(values[EVENT_TIME_ATTNUM - 1]));
+	if (leaf == NULL)
+		return false;
+	Insert(rs, leaf->rri, leaf->slot, values, nulls);
+	return true;
+}
+
+static void
+Close(CdpRowStore *rs, void *arg)
+{
+	for (int i = 0; i < rs->nleaves; i++)
+		CloseTarget(rs->leaves[i].rri, rs->leaves[i].slot);
+	CloseTarget(rs->claims, rs->claim_slot);
+	table_close(rs->events, NoLock);
+	FreeExecutorState(rs->estate);
+	rs->nleaves = 0;
+	rs->opened = false;
+}
+
+void
+cdp_rowstore_close(CdpRowStore *rs)
+{
+	if (rs->opened)
+		AsCall(rs, Close, NULL);
+}
