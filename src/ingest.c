@@ -598,8 +598,9 @@ ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool 
 }
 
 /*
- * Claims the messageId and stores the event in one statement (which also
- * keeps last_seen_at current, unless checked lately); false for a duplicate.
+ * Claims the messageId and stores the event (keeping last_seen_at current,
+ * unless checked lately or the profile row just read already covers the
+ * event's time); false for a duplicate.
  */
 static bool
 DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
@@ -608,7 +609,8 @@ DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	char		nulls[18];
 	bool		stored;
 	int32		tid = call->batch.tenant->tenant_id;
-	bool		check_seen = !SeenRecently(tid, profile, m->seen_time);
+	bool		check_seen = !SeenRecently(tid, profile, m->seen_time) &&
+		!cdp_profile_seen_covers(&call->batch.probe.profiles, profile, m->seen_time, CDP_SEEN_GRANULARITY_USECS);
 
 	if (call->claim_plain)
 	{
@@ -950,7 +952,18 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 	cdp_plan_exec(PLAN_BULK_SEEN, v, NULL);
 }
 
-/* Inserts the events of a chunk in one statement. */
+static bool
+Accepted(CdpCall *call, Pending *p)
+{
+	CdpResult  *r = &call->results[p->index];
+
+	return p->fresh && r->status != NULL && strcmp(r->status, "accepted") == 0;
+}
+
+/*
+ * Inserts the events of a chunk: written directly (rowstore.c), row by row
+ * as COPY does, else in one statement.
+ */
 static void
 BulkEvents(CdpCall *call, Pending *p, int np)
 {
@@ -962,6 +975,21 @@ BulkEvents(CdpCall *call, Pending *p, int np)
 		TEXTOID, TEXTOID, TEXTOID, JSONBOID, JSONBOID, JSONBOID};
 	Datum		v[16];
 
+	if (cdp_rowstore_usable(&call->rows))
+	{
+		for (int i = 0; i < np; i++)
+		{
+			CdpResult  *r = &call->results[p[i].index];
+			char		nulls[CDP_EVENT_COLUMNS];
+
+			if (!Accepted(call, &p[i]))
+				continue;
+			memset(nulls, ' ', sizeof(nulls));
+			EventValues(call, &p[i].m, r->profile_id, r->event_id, v, nulls);
+			StoreEventValues(call, v, nulls);
+		}
+		return;
+	}
 	for (int c = 0; c < 13; c++)
 	{
 		col[c] = palloc(sizeof(Datum) * np);
@@ -975,7 +1003,7 @@ BulkEvents(CdpCall *call, Pending *p, int np)
 		m->group_id, m->previous_id};
 		Jsonb	   *jsons[3] = {m->properties, m->traits, m->context};
 
-		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
+		if (!Accepted(call, &p[i]))
 			continue;
 		col[0][n] = TimestampTzGetDatum(m->event_time);
 		col[1][n] = Int64GetDatum(r->event_id);

@@ -56,6 +56,7 @@
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/snapmgr.h"
+#include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
 #include "cdp.h"
@@ -184,6 +185,8 @@ typedef enum ProfileState
 
 /* cdp.profiles.merged_into */
 #define ATTNUM_PROFILES_MERGED_INTO 3
+#define ATTNUM_PROFILES_FIRST_SEEN_AT 6
+#define ATTNUM_PROFILES_LAST_SEEN_AT 7
 
 /*
  * Opens cdp.profiles and its primary key into rels, under rels->owner (or
@@ -234,6 +237,28 @@ cdp_profile_rels_close(CdpProfileRels *rels)
  * versions being deleted or replaced: wait for *xid and look again; none
  * at all: gone.
  */
+static void
+RememberSeen(CdpProfileRels *rels, int64 profile_id, TupleTableSlot *slot)
+{
+	bool		first_null,
+				last_null;
+	Datum		first = slot_getattr(slot, ATTNUM_PROFILES_FIRST_SEEN_AT, &first_null);
+	Datum		last = slot_getattr(slot, ATTNUM_PROFILES_LAST_SEEN_AT, &last_null);
+
+	if (first_null || last_null)
+		return;
+	rels->seen_profile = profile_id;
+	rels->first_seen = DatumGetTimestampTz(first);
+	rels->last_seen = DatumGetTimestampTz(last);
+}
+
+bool
+cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t, int64 granularity)
+{
+	return rels->seen_profile == profile_id && profile_id != 0 &&
+		rels->last_seen >= t - granularity && rels->first_seen <= t;
+}
+
 static ProfileState
 ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionId *xid)
 {
@@ -243,6 +268,7 @@ ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionI
 	TupleTableSlot *slot;
 	ProfileState state = PROFILE_GONE;
 
+	rels->seen_profile = 0;
 	InitDirtySnapshot(dirty);
 	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   rels->index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
@@ -260,6 +286,8 @@ ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionI
 
 			state = PROFILE_ALIVE;
 			/* dirty.xmin: set while the transaction that wrote the version is in progress */
+			if (!TransactionIdIsValid(dirty.xmin))
+				RememberSeen(rels, profile_id, slot);
 			(void) slot_getattr(slot, ATTNUM_PROFILES_MERGED_INTO, &isnull);
 			if (!isnull)
 			{

@@ -21,6 +21,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 #include "utils/relcache.h"
 #include "utils/resowner.h"
 
@@ -72,9 +74,25 @@ typedef struct CdpProfileRels
 	Relation	heap;
 	Relation	index;
 	ResourceOwner owner;
+	/*
+	 * first_seen_at and last_seen_at of the profile the last look found
+	 * alive (seen_profile; 0: none, or a version written by a transaction
+	 * still in progress, which may roll back).
+	 */
+	int64		seen_profile;
+	TimestampTz first_seen;
+	TimestampTz last_seen;
 } CdpProfileRels;
 
 extern void cdp_profile_rels_close(CdpProfileRels *rels);
+
+/*
+ * Does the profile's row, as the last look at it found it (see
+ * CdpProfileRels), already cover an event at t within granularity, so that
+ * the last_seen_at update would write nothing? (Both times only ever move
+ * outwards, so what a committed version covers stays covered.)
+ */
+extern bool cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t, int64 granularity);
 
 /*
  * Before storing an event for a known profile without locking its row: the

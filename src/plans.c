@@ -16,8 +16,8 @@
 
 #define MAX_ARGS 18
 
-/* See PLAN_SEEN. */
-#define CDP_SEEN_GRANULARITY "interval '30 minutes'"
+/* See PLAN_SEEN and CDP_SEEN_GRANULARITY_MINUTES. */
+#define CDP_SEEN_GRANULARITY "interval '" CppAsString2(CDP_SEEN_GRANULARITY_MINUTES) " minutes'"
 
 typedef struct PlanDef
 {

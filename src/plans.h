@@ -9,6 +9,8 @@
 
 #include "postgres.h"
 
+#include "datatype/timestamp.h"
+
 typedef enum CdpPlanId
 {
 	PLAN_AUTH,
@@ -46,6 +48,13 @@ typedef enum CdpPlanId
 	PLAN_CLAIM,
 	NUM_PLANS
 } CdpPlanId;
+
+/*
+ * last_seen_at / first_seen_at are written only when they move by more than
+ * this (PLAN_SEEN); ingest.c skips the statement when it knows it would not.
+ */
+#define CDP_SEEN_GRANULARITY_MINUTES 30
+#define CDP_SEEN_GRANULARITY_USECS ((int64) CDP_SEEN_GRANULARITY_MINUTES * 60 * USECS_PER_SEC)
 
 /*
  * Executes a plan (nulls as for SPI_execute_plan, NULL for none). Raises on
