@@ -365,7 +365,7 @@ NewProfile(CdpBatch *b, CdpMessage *m)
 static bool
 Claim(CdpBatch *b, CdpMessage *m, CdpIdent *id, int64 profile)
 {
-	Datum		v[6];
+	Datum		v[CDP_IDENTIFIER_COLUMNS];
 	bool		claimed;
 
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
@@ -374,6 +374,9 @@ Claim(CdpBatch *b, CdpMessage *m, CdpIdent *id, int64 profile)
 	v[3] = Int64GetDatum(profile);
 	v[4] = Int32GetDatum(b->source_id);
 	v[5] = TimestampTzGetDatum(b->received_at);
+	v[6] = v[5];
+	if (cdp_rowstore_identifier(&b->rows, v, &claimed))
+		return claimed;
 	claimed = cdp_plan_exec(PLAN_INSERT_ID, v, NULL) == 1;
 	cdp_plan_done();
 	return claimed;

@@ -87,7 +87,6 @@ typedef struct CdpCall
 	CdpResult  *results;
 	bool		has_suppressions;
 	bool		claim_plain;	/* claim messageIds with a plain INSERT: see ProcessAll */
-	CdpRowStore rows;			/* claims and events written directly (rowstore.c) */
 	Oid			event_seq;
 	MemoryContext callcxt;		/* results: outlives SPI_finish */
 	MemoryContext msgcxt;		/* reset after each message */
@@ -446,7 +445,7 @@ EventValues(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, Datum *
 static void
 StoreEventValues(CdpCall *call, Datum *v, char *nulls)
 {
-	if (!cdp_rowstore_usable(&call->rows) || !cdp_rowstore_event(&call->rows, v, nulls))
+	if (!cdp_rowstore_usable(&call->batch.rows) || !cdp_rowstore_event(&call->batch.rows, v, nulls))
 		cdp_plan_exec(PLAN_EVENT, v, nulls);
 }
 
@@ -563,8 +562,8 @@ Claim(CdpCall *call, CdpMessage *m, int64 event_id)
 	v[2] = TimestampTzGetDatum(b->received_at);
 	v[3] = TimestampTzGetDatum(m->event_time);
 	v[4] = Int64GetDatum(event_id);
-	if (cdp_rowstore_usable(&call->rows))
-		cdp_rowstore_claim(&call->rows, v);
+	if (cdp_rowstore_usable(&call->batch.rows))
+		cdp_rowstore_claim(&call->batch.rows, v);
 	else
 		cdp_plan_exec(PLAN_CLAIM, v, NULL);
 }
@@ -585,7 +584,7 @@ ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool 
 
 	memset(nulls, ' ', sizeof(nulls));
 	EventValues(call, m, profile, event_id, v, nulls);
-	if (cdp_rowstore_usable(&call->rows))
+	if (cdp_rowstore_usable(&call->batch.rows))
 	{
 		Claim(call, m, event_id);
 		StoreEventValues(call, v, nulls);
@@ -1464,7 +1463,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	/* Before reading suppressions: wait while an erasure of the tenant runs. */
 	cdp_lock_tenant_for_ingest(call->batch.tenant->tenant_id);
 	cdp_probe_open(&call->batch.probe);
-	cdp_rowstore_init(&call->rows);
+	cdp_rowstore_init(&call->batch.rows);
 	/* Suppressions can appear at any time (an erasure): checked on every call. */
 	cdp_probe_refresh(&call->batch.probe);
 	call->has_suppressions = cdp_probe_any_suppression(&call->batch.probe, call->batch.tenant->tenant_id);
@@ -1476,7 +1475,7 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 static void
 FinishCall(CdpCall *call)
 {
-	cdp_rowstore_close(&call->rows);
+	cdp_rowstore_close(&call->batch.rows);
 	cdp_probe_close(&call->batch.probe);
 	pg_hmac_free(call->batch.tenant->hmac);
 	call->batch.tenant->hmac = NULL;

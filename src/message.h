@@ -12,6 +12,7 @@
 
 #include "hash.h"
 #include "probe.h"
+#include "rowstore.h"
 #include "tenant.h"
 
 /* How far ahead of the time received an event time may count for traits and last_seen_at (seconds). */
@@ -26,6 +27,7 @@ typedef struct CdpBatch
 	bool		has_sent_at;	/* batch-level sentAt ({"batch": [...], "sentAt": ...}) */
 	TimestampTz sent_at;
 	CdpProbe	probe;			/* direct index lookups */
+	CdpRowStore rows;			/* direct row writes (rowstore.c) */
 } CdpBatch;
 
 typedef struct CdpIdent

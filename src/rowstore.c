@@ -20,13 +20,16 @@
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
 #include "utils/rls.h"
+#include "utils/snapmgr.h"
 
 #include "cdp.h"
 #include "rowstore.h"
@@ -38,6 +41,9 @@ static const char *const event_columns[CDP_EVENT_COLUMNS] = {
 };
 static const char *const claim_columns[CDP_CLAIM_COLUMNS] = {
 	"tenant_id", "message_id", "received_at", "event_time", "event_id"
+};
+static const char *const identifier_columns[CDP_IDENTIFIER_COLUMNS] = {
+	"tenant_id", "id_type", "id_hash", "profile_id", "source_id", "first_seen_at", "last_seen_at"
 };
 
 #define EVENT_TIME_ATTNUM 2
@@ -106,13 +112,13 @@ IndexesImmediate(ResultRelInfo *rri)
 }
 
 static ResultRelInfo *
-OpenTarget(Oid relid, TupleTableSlot **slot)
+OpenTarget(Oid relid, TupleTableSlot **slot, bool speculative)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
 	ResultRelInfo *rri = makeNode(ResultRelInfo);
 
 	InitResultRelInfo(rri, rel, 0, NULL, 0);
-	ExecOpenIndices(rri, false);
+	ExecOpenIndices(rri, speculative);
 	*slot = table_slot_create(rel, NULL);
 	return rri;
 }
@@ -155,22 +161,41 @@ AsCall(CdpRowStore *rs, void (*fn) (CdpRowStore *, void *), void *arg)
 	PG_END_TRY();
 }
 
+/* A plain table with these columns that an INSERT would only write to. */
+static bool
+PlainTable(ResultRelInfo *rri, const char *const *columns, int ncolumns)
+{
+	Relation	rel = rri->ri_RelationDesc;
+
+	return rel->rd_rel->relkind == RELKIND_RELATION && LayoutIs(rel, columns, ncolumns) &&
+		PlainTarget(rel, NULL) && IndexesImmediate(rri);
+}
+
 static void
 Open(CdpRowStore *rs, void *arg)
 {
-	Relation	claims;
-
 	rs->opened = true;
 	rs->estate = CreateExecutorState();
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
-	rs->claims = OpenTarget(CdpRelid("message_ids"), &rs->claim_slot);
-	claims = rs->claims->ri_RelationDesc;
+	rs->claims = OpenTarget(CdpRelid("message_ids"), &rs->claim_slot, false);
 	rs->usable = rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 		LayoutIs(rs->events, event_columns, CDP_EVENT_COLUMNS) &&
 		PlainTarget(rs->events, EVENT_TYPE_CHECK) &&
-		claims->rd_rel->relkind == RELKIND_RELATION &&
-		LayoutIs(claims, claim_columns, CDP_CLAIM_COLUMNS) &&
-		PlainTarget(claims, NULL) && IndexesImmediate(rs->claims);
+		PlainTable(rs->claims, claim_columns, CDP_CLAIM_COLUMNS);
+}
+
+/* cdp.identifiers: opened by the first new identifier of the call (most calls have none). */
+static void
+OpenIdentifiers(CdpRowStore *rs, void *arg)
+{
+	Relation	rel;
+
+	rs->idents = OpenTarget(CdpRelid("identifiers"), &rs->ident_slot, true);
+	rel = rs->idents->ri_RelationDesc;
+	rs->conflict_slot = table_slot_create(rel, NULL);
+	rs->ident_arbiters = list_make1_oid(RelationGetPrimaryKeyIndex(rel));
+	rs->idents_usable = PlainTable(rs->idents, identifier_columns, CDP_IDENTIFIER_COLUMNS) &&
+		OidIsValid(linitial_oid(rs->ident_arbiters));
 }
 
 bool
@@ -196,10 +221,10 @@ CheckNotNull(Relation rel, TupleTableSlot *slot)
 					 errtablecol(rel, i + 1)));
 }
 
+/* The row to write, in slot, checked as an INSERT checks it (bar CHECK constraints: see PlainTarget). */
 static void
-Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values, const char *nulls)
+Fill(Relation rel, TupleTableSlot *slot, Datum *values, const char *nulls)
 {
-	Relation	rel = rri->ri_RelationDesc;
 	int			natts = RelationGetDescr(rel)->natts;
 
 	ExecClearTuple(slot);
@@ -210,10 +235,29 @@ Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values,
 	}
 	ExecStoreVirtualTuple(slot);
 	CheckNotNull(rel, slot);
+}
+
+/*
+ * After each write, as after each statement: what this call reads next
+ * (the identifier probes' fresh snapshots, a unique check) sees it.
+ */
+static void
+Written(CdpRowStore *rs)
+{
+	ResetPerTupleExprContext(rs->estate);
+	CommandCounterIncrement();
+}
+
+static void
+Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values, const char *nulls)
+{
+	Relation	rel = rri->ri_RelationDesc;
+
+	Fill(rel, slot, values, nulls);
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(rri, slot, rs->estate, false, false, NULL, NIL));
-	ResetPerTupleExprContext(rs->estate);
+	Written(rs);
 }
 
 void
@@ -221,6 +265,82 @@ cdp_rowstore_claim(CdpRowStore *rs, Datum *values)
 {
 	Assert(rs->opened && rs->usable);
 	Insert(rs, rs->claims, rs->claim_slot, values, NULL);
+}
+
+/*
+ * ON CONFLICT DO NOTHING found a committed (or own) conflicting row: under
+ * REPEATABLE READ and SERIALIZABLE it must be visible to the transaction's
+ * snapshot, else 40001, as the executor checks (ExecCheckTIDVisible).
+ */
+static void
+CheckConflictVisible(CdpRowStore *rs, Relation rel, ItemPointer tid)
+{
+	TupleTableSlot *slot = rs->conflict_slot;
+
+	if (!IsolationUsesXactSnapshot())
+		return;
+	if (!table_tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
+		elog(ERROR, "failed to fetch conflicting tuple for ON CONFLICT");
+	if (!table_tuple_satisfies_snapshot(rel, slot, GetActiveSnapshot()))
+	{
+		bool		isnull;
+		TransactionId xmin = DatumGetTransactionId(slot_getsysattr(slot, MinTransactionIdAttributeNumber, &isnull));
+
+		/* A row this transaction inserted is no conflict with itself. */
+		if (!TransactionIdIsCurrentTransactionId(xmin))
+			ereport(ERROR,
+					(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+					 errmsg("could not serialize access due to concurrent update")));
+	}
+	ExecClearTuple(slot);
+}
+
+bool
+cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted)
+{
+	ResultRelInfo *rri;
+	Relation	rel;
+	TupleTableSlot *slot;
+
+	if (!cdp_rowstore_usable(rs))
+		return false;
+	if (rs->idents == NULL)
+		AsCall(rs, OpenIdentifiers, NULL);
+	if (!rs->idents_usable)
+		return false;
+	rri = rs->idents;
+	rel = rri->ri_RelationDesc;
+	slot = rs->ident_slot;
+	for (;;)
+	{
+		ItemPointerData conflict;
+		bool		spec_conflict = false;
+		uint32		token;
+
+		CHECK_FOR_INTERRUPTS();
+		Fill(rel, slot, values, NULL);
+		/* Waits for a transaction in progress that inserted the key. */
+		if (!ExecCheckIndexConstraints(rri, slot, rs->estate, &conflict, rs->ident_arbiters))
+		{
+			CheckConflictVisible(rs, rel, &conflict);
+			Written(rs);
+			*inserted = false;
+			return true;
+		}
+		/* Others inserting the key wait for our decision, not for our transaction. */
+		token = SpeculativeInsertionLockAcquire(GetCurrentTransactionId());
+		table_tuple_insert_speculative(rel, slot, GetCurrentCommandId(true), 0, NULL, token);
+		list_free(ExecInsertIndexTuples(rri, slot, rs->estate, false, true, &spec_conflict, rs->ident_arbiters));
+		table_tuple_complete_speculative(rel, slot, token, !spec_conflict);
+		SpeculativeInsertionLockRelease(GetCurrentTransactionId());
+		Written(rs);
+		if (!spec_conflict)
+		{
+			*inserted = true;
+			return true;
+		}
+		/* Someone inserted the key meanwhile: the pre-check finds it now. */
+	}
 }
 
 typedef struct LeafOpen
@@ -237,7 +357,7 @@ OpenLeaf(CdpRowStore *rs, void *arg)
 	Relation	rel;
 
 	leaf->relid = lo->relid;
-	leaf->rri = OpenTarget(lo->relid, &leaf->slot);
+	leaf->rri = OpenTarget(lo->relid, &leaf->slot, false);
 	rel = leaf->rri->ri_RelationDesc;
 	/* Routed rows fire the partition's row triggers; its policies do not apply. */
 	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
@@ -302,6 +422,12 @@ Close(CdpRowStore *rs, void *arg)
 	for (int i = 0; i < rs->nleaves; i++)
 		CloseTarget(rs->leaves[i].rri, rs->leaves[i].slot);
 	CloseTarget(rs->claims, rs->claim_slot);
+	if (rs->idents != NULL)
+	{
+		ExecDropSingleTupleTableSlot(rs->conflict_slot);
+		CloseTarget(rs->idents, rs->ident_slot);
+		rs->idents = NULL;
+	}
 	table_close(rs->events, NoLock);
 	FreeExecutorState(rs->estate);
 	rs->nleaves = 0;

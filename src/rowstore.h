@@ -1,8 +1,10 @@
 /*
- * rowstore.h — a message's messageId claim (cdp.message_ids) and its event
- * (the monthly partition of cdp.events its time falls in) written straight
- * into the heap and its indexes, as COPY writes rows: no plan, no executor
- * start-up and no partition routing set-up per statement.
+ * rowstore.h — the engine's hot inserts written straight into the heap and
+ * its indexes, as COPY writes rows: no plan, no executor start-up and no
+ * partition routing set-up per statement. A message's messageId claim
+ * (cdp.message_ids), its event (the monthly partition of cdp.events its
+ * time falls in) and a new identifier (cdp.identifiers, ON CONFLICT DO
+ * NOTHING semantics by speculative insertion, as the executor does it).
  *
  * The rows, locks, unique checks and WAL are those of an INSERT by the
  * extension's owner. Where such an INSERT would do more (a trigger, a
@@ -21,6 +23,7 @@
 
 #define CDP_EVENT_COLUMNS 16		/* cdp.events, in table order */
 #define CDP_CLAIM_COLUMNS 5			/* cdp.message_ids, in table order */
+#define CDP_IDENTIFIER_COLUMNS 7	/* cdp.identifiers, in table order */
 #define CDP_ROWSTORE_MAX_LEAVES 8
 
 typedef struct CdpRowLeaf
@@ -41,6 +44,11 @@ typedef struct CdpRowStore
 	Relation	events;			/* the partitioned parent */
 	ResultRelInfo *claims;		/* cdp.message_ids */
 	TupleTableSlot *claim_slot;
+	ResultRelInfo *idents;		/* cdp.identifiers (indexes opened for speculative insertion), or NULL */
+	bool		idents_usable;
+	TupleTableSlot *ident_slot;
+	TupleTableSlot *conflict_slot;
+	List	   *ident_arbiters; /* its primary key: ON CONFLICT (tenant_id, id_type, id_hash) */
 	CdpRowLeaf	leaves[CDP_ROWSTORE_MAX_LEAVES];
 	int			nleaves;
 } CdpRowStore;
@@ -65,6 +73,17 @@ extern void cdp_rowstore_claim(CdpRowStore *rs, Datum *values);
  * caller runs the INSERT, which routes it or raises PostgreSQL's error.
  */
 extern bool cdp_rowstore_event(CdpRowStore *rs, Datum *values, const char *nulls);
+
+/*
+ * Inserts one cdp.identifiers row (values in table order) unless its key is
+ * there: INSERT ... ON CONFLICT (tenant_id, id_type, id_hash) DO NOTHING,
+ * by the executor's protocol (pre-check, speculative insertion, retry on a
+ * concurrent conflict; under REPEATABLE READ and up, 40001 when the
+ * conflicting row is not visible to the transaction's snapshot); *inserted
+ * says whether it was. False (nothing done) when the fast path does not
+ * apply: the caller runs the INSERT.
+ */
+extern bool cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted);
 
 extern void cdp_rowstore_close(CdpRowStore *rs);
 
