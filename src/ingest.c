@@ -540,6 +540,9 @@ Seen(CdpCall *call, CdpMessage *m, int64 profile)
 {
 	Datum		v[3];
 
+	if (cdp_rowstore_seen(&call->batch.rows, call->batch.tenant->tenant_id, profile, m->seen_time, m->seen_time,
+						  CDP_SEEN_GRANULARITY_USECS))
+		return;
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = Int64GetDatum(profile);
 	v[2] = TimestampTzGetDatum(m->seen_time);
@@ -894,12 +897,17 @@ CompareSeenRow(const void *a, const void *b)
  * with their time are left out: identify (PLAN_SET_TRAITS sets both) and a
  * profile created for the message (PLAN_NEW_PROFILE). The rest are folded
  * here into one row per profile (earliest and latest time), sorted by
- * profile id: the statement then reads and updates each row once, in the
- * order identity resolution locks profiles.
+ * profile id, and updated in that order (the order identity resolution
+ * locks profiles): directly (rowstore.c), else by one statement. The direct
+ * path is not only cheaper: that statement's plan is made once per backend
+ * and may be made before the tables have statistics, when the planner joins
+ * by hashing every profile of the tenant, for every chunk, until the next
+ * ANALYZE (seen in bench/batch_ingest.sh: docs/performance.md).
  */
 static void
 BulkSeen(CdpCall *call, Pending *p, int np)
 {
+	int32		tid = call->batch.tenant->tenant_id;
 	SeenRow    *rows = palloc(sizeof(SeenRow) * np);
 	Datum	   *ids,
 			   *firsts,
@@ -935,6 +943,15 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 			rows[++k] = rows[i];
 	}
 	n = k + 1;
+	/* Directly (rowstore.c), one profile after the other, in profile id order. */
+	if (cdp_rowstore_seen(&call->batch.rows, tid, rows[0].profile_id, rows[0].first, rows[0].last,
+						  CDP_SEEN_GRANULARITY_USECS))
+	{
+		for (int i = 1; i < n; i++)
+			(void) cdp_rowstore_seen(&call->batch.rows, tid, rows[i].profile_id, rows[i].first, rows[i].last,
+									 CDP_SEEN_GRANULARITY_USECS);
+		return;
+	}
 	ids = palloc(sizeof(Datum) * n);
 	firsts = palloc(sizeof(Datum) * n);
 	lasts = palloc(sizeof(Datum) * n);
@@ -944,7 +961,7 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 		firsts[i] = TimestampTzGetDatum(rows[i].first);
 		lasts[i] = TimestampTzGetDatum(rows[i].last);
 	}
-	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[0] = Int32GetDatum(tid);
 	v[1] = PointerGetDatum(MakeArray(ids, NULL, n, INT8OID));
 	v[2] = PointerGetDatum(MakeArray(firsts, NULL, n, TIMESTAMPTZOID));
 	v[3] = PointerGetDatum(MakeArray(lasts, NULL, n, TIMESTAMPTZOID));

@@ -13,6 +13,9 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/relscan.h"
+#include "access/stratnum.h"
 #include "access/table.h"
 #include "access/tableam.h"
 #include "access/xact.h"
@@ -25,6 +28,7 @@
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
+#include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -45,6 +49,16 @@ static const char *const claim_columns[CDP_CLAIM_COLUMNS] = {
 static const char *const identifier_columns[CDP_IDENTIFIER_COLUMNS] = {
 	"tenant_id", "id_type", "id_hash", "profile_id", "source_id", "first_seen_at", "last_seen_at"
 };
+#define PROFILE_COLUMNS 9
+static const char *const profile_columns[PROFILE_COLUMNS] = {
+	"tenant_id", "profile_id", "merged_into", "traits", "trait_times", "first_seen_at", "last_seen_at",
+	"created_at", "updated_at"
+};
+#define PROFILE_MERGED_INTO 3
+#define PROFILE_FIRST_SEEN 6
+#define PROFILE_LAST_SEEN 7
+/* cdp.profiles' one CHECK (merged_into IS DISTINCT FROM profile_id): a seen update changes neither. */
+#define PROFILE_CHECK "profiles_check"
 
 #define EVENT_TIME_ATTNUM 2
 /* The one CHECK constraint of cdp.events; message.c accepts only those types. */
@@ -343,6 +357,125 @@ cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted)
 	}
 }
 
+/* cdp.profiles: opened by the first last_seen_at update of the call. */
+static void
+OpenProfiles(CdpRowStore *rs, void *arg)
+{
+	Relation	rel;
+
+	rs->profiles = OpenTarget(CdpRelid("profiles"), &rs->profile_new, false);
+	rel = rs->profiles->ri_RelationDesc;
+	rs->profile_old = table_slot_create(rel, NULL);
+	rs->profiles_pkey = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
+	rs->profiles_usable = rel->rd_rel->relkind == RELKIND_RELATION &&
+		LayoutIs(rel, profile_columns, PROFILE_COLUMNS) &&
+		PlainTarget(rel, PROFILE_CHECK) && IndexesImmediate(rs->profiles);
+}
+
+/* The version of the profile's row visible to snapshot, into slot; false if none. */
+static bool
+FetchProfile(CdpRowStore *rs, Snapshot snapshot, int32 tenant_id, int64 profile_id, TupleTableSlot *slot)
+{
+	Relation	index = rs->profiles_pkey;
+	ScanKeyData skey[2];
+	IndexScanDesc scan;
+	bool		found;
+
+	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
+	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
+						   index->rd_indcollation[1], F_INT8EQ, Int64GetDatum(profile_id));
+	scan = index_beginscan(rs->profiles->ri_RelationDesc, index, snapshot, 2, 0);
+	index_rescan(scan, skey, 2, NULL, 0);
+	found = index_getnext_slot(scan, ForwardScanDirection, slot);
+	index_endscan(scan);
+	return found;
+}
+
+/*
+ * One try: finds the profile (one hop along merged_into) in a snapshot that
+ * sees what committed and what this transaction wrote, and updates it if
+ * its times must move. TM_Ok also when nothing was to be done.
+ */
+static TM_Result
+TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
+		int64 granularity)
+{
+	Relation	rel = rs->profiles->ri_RelationDesc;
+	TupleTableSlot *old = rs->profile_old;
+	TupleTableSlot *new = rs->profile_new;
+	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TimestampTz old_first,
+				old_last;
+	bool		isnull;
+	TM_Result	result = TM_Ok;
+	TM_FailureData tmfd;
+	LockTupleMode lockmode;
+	bool		update_indexes;
+
+	if (FetchProfile(rs, snapshot, tenant_id, profile_id, old))
+	{
+		Datum		merged = slot_getattr(old, PROFILE_MERGED_INTO, &isnull);
+
+		if (!isnull && !FetchProfile(rs, snapshot, tenant_id, DatumGetInt64(merged), old))
+			ExecClearTuple(old);
+	}
+	if (!TTS_EMPTY(old))
+	{
+		old_first = DatumGetTimestampTz(slot_getattr(old, PROFILE_FIRST_SEEN, &isnull));
+		old_last = DatumGetTimestampTz(slot_getattr(old, PROFILE_LAST_SEEN, &isnull));
+		if (old_last < last - granularity || old_first > first)
+		{
+			slot_getallattrs(old);
+			ExecClearTuple(new);
+			memcpy(new->tts_values, old->tts_values, sizeof(Datum) * PROFILE_COLUMNS);
+			memcpy(new->tts_isnull, old->tts_isnull, sizeof(bool) * PROFILE_COLUMNS);
+			new->tts_values[PROFILE_FIRST_SEEN - 1] = TimestampTzGetDatum(Min(old_first, first));
+			new->tts_values[PROFILE_LAST_SEEN - 1] = TimestampTzGetDatum(Max(old_last, last));
+			ExecStoreVirtualTuple(new);
+			result = table_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), snapshot,
+										InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
+			if (result == TM_Ok && update_indexes)
+				list_free(ExecInsertIndexTuples(rs->profiles, new, rs->estate, true, false, NULL, NIL));
+			Written(rs);
+		}
+	}
+	ExecClearTuple(old);
+	UnregisterSnapshot(snapshot);
+	return result;
+}
+
+bool
+cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
+				  int64 granularity)
+{
+	if (IsolationUsesXactSnapshot() || !cdp_rowstore_usable(rs))
+		return false;
+	if (rs->profiles == NULL)
+		AsCall(rs, OpenProfiles, NULL);
+	if (!rs->profiles_usable)
+		return false;
+	/* What this call wrote before (an SPI statement's update too) is then visible: see TrySeen. */
+	CommandCounterIncrement();
+	for (;;)
+	{
+		TM_Result	result = TrySeen(rs, tenant_id, profile_id, first, last, granularity);
+
+		switch (result)
+		{
+			case TM_Ok:
+			case TM_Deleted:	/* gone meanwhile: as the UPDATE skips it */
+				return true;
+			case TM_Updated:	/* updated meanwhile (we waited for it): look again */
+				CHECK_FOR_INTERRUPTS();
+				continue;
+			default:
+				elog(ERROR, "unexpected result %d updating the last_seen_at of profile %lld",
+					 (int) result, (long long) profile_id);
+		}
+	}
+}
+
 typedef struct LeafOpen
 {
 	Oid			relid;
@@ -422,6 +555,13 @@ Close(CdpRowStore *rs, void *arg)
 	for (int i = 0; i < rs->nleaves; i++)
 		CloseTarget(rs->leaves[i].rri, rs->leaves[i].slot);
 	CloseTarget(rs->claims, rs->claim_slot);
+	if (rs->profiles != NULL)
+	{
+		ExecDropSingleTupleTableSlot(rs->profile_old);
+		index_close(rs->profiles_pkey, NoLock);
+		CloseTarget(rs->profiles, rs->profile_new);
+		rs->profiles = NULL;
+	}
 	if (rs->idents != NULL)
 	{
 		ExecDropSingleTupleTableSlot(rs->conflict_slot);

@@ -4,7 +4,8 @@
  * partition routing set-up per statement. A message's messageId claim
  * (cdp.message_ids), its event (the monthly partition of cdp.events its
  * time falls in) and a new identifier (cdp.identifiers, ON CONFLICT DO
- * NOTHING semantics by speculative insertion, as the executor does it).
+ * NOTHING semantics by speculative insertion, as the executor does it);
+ * and one update: a profile's last_seen_at / first_seen_at (cdp.profiles).
  *
  * The rows, locks, unique checks and WAL are those of an INSERT by the
  * extension's owner. Where such an INSERT would do more (a trigger, a
@@ -49,6 +50,11 @@ typedef struct CdpRowStore
 	TupleTableSlot *ident_slot;
 	TupleTableSlot *conflict_slot;
 	List	   *ident_arbiters; /* its primary key: ON CONFLICT (tenant_id, id_type, id_hash) */
+	ResultRelInfo *profiles;	/* cdp.profiles, or NULL */
+	Relation	profiles_pkey;
+	TupleTableSlot *profile_old;
+	TupleTableSlot *profile_new;
+	bool		profiles_usable;
 	CdpRowLeaf	leaves[CDP_ROWSTORE_MAX_LEAVES];
 	int			nleaves;
 } CdpRowStore;
@@ -84,6 +90,18 @@ extern bool cdp_rowstore_event(CdpRowStore *rs, Datum *values, const char *nulls
  * apply: the caller runs the INSERT.
  */
 extern bool cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted);
+
+/*
+ * UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, last),
+ * first_seen_at = least(first_seen_at, first) of the profile, or of the
+ * one it is merged into, where either moves by more than granularity: in
+ * READ COMMITTED, as that statement would do it (a row updated meanwhile
+ * is looked up again and rechecked; a deleted one is skipped). False
+ * (nothing done) when the fast path does not apply (REPEATABLE READ and up,
+ * or a table an UPDATE would do more to): the caller runs the statement.
+ */
+extern bool cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id,
+							  TimestampTz first, TimestampTz last, int64 granularity);
 
 extern void cdp_rowstore_close(CdpRowStore *rs);
 
