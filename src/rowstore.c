@@ -18,11 +18,15 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
+#include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -36,13 +40,19 @@ static const char *const event_columns[CDP_EVENT_COLUMNS] = {
 	"event_name", "user_id", "anonymous_id", "group_id", "previous_id", "received_at", "properties",
 	"traits", "context"
 };
+static const Oid event_types[CDP_EVENT_COLUMNS] = {
+	INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID,
+	JSONBOID, JSONBOID
+};
 static const char *const claim_columns[CDP_CLAIM_COLUMNS] = {
 	"tenant_id", "message_id", "received_at", "event_time", "event_id"
 };
+static const Oid claim_types[CDP_CLAIM_COLUMNS] = {
+	INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID
+};
 
 #define EVENT_TIME_ATTNUM 2
-/* The one CHECK constraint of cdp.events; message.c accepts only those types. */
-#define EVENT_TYPE_CHECK "events_event_type_check"
 
 void
 cdp_rowstore_init(CdpRowStore *rs)
@@ -52,9 +62,16 @@ cdp_rowstore_init(CdpRowStore *rs)
 	rs->cxt = CurrentMemoryContext;
 }
 
-/* The columns cdp writes, in this order, and no others (none dropped). */
+/*
+ * The columns cdp writes, in this order, of the types its values have, and
+ * no others (none dropped). The INSERT coerces each value to its column's
+ * type (a varchar(n), a domain, int4 for int8 would check or convert); a
+ * Datum stored here is taken as is, so any other type or a typmod goes to
+ * the INSERT. So does an identity column GENERATED ALWAYS, which an INSERT
+ * of an explicit value refuses.
+ */
 static bool
-LayoutIs(Relation rel, const char *const *names, int n)
+LayoutIs(Relation rel, const char *const *names, const Oid *types, int n)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -64,7 +81,9 @@ LayoutIs(Relation rel, const char *const *names, int n)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0)
+		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0 ||
+			att->atttypid != types[i] || att->atttypmod != -1 ||
+			att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
 			return false;
 	}
 	return true;
@@ -72,11 +91,14 @@ LayoutIs(Relation rel, const char *const *names, int n)
 
 /*
  * Would an INSERT into rel by the current user do anything beyond writing
- * the row and its index entries and checking NOT NULL? (A trigger, a
- * policy, a generated column, a CHECK constraint other than known_check.)
+ * the row and its index entries and checking its constraints (NOT NULL and
+ * CHECK, which Insert checks with the executor's own ExecConstraints)? A
+ * trigger, a policy, a generated column. (The target's privileges are
+ * checked in Open: an INSERT checks them on the table it names, not on the
+ * partition it routes to.)
  */
 static bool
-PlainTarget(Relation rel, const char *known_check)
+PlainTarget(Relation rel)
 {
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 
@@ -84,15 +106,16 @@ PlainTarget(Relation rel, const char *known_check)
 		return false;
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
 		return false;
-	if (constr != NULL)
-	{
-		if (constr->has_generated_stored)
-			return false;
-		for (int i = 0; i < constr->num_check; i++)
-			if (known_check == NULL || strcmp(constr->check[i].ccname, known_check) != 0)
-				return false;
-	}
+	if (constr != NULL && constr->has_generated_stored)
+		return false;
 	return true;
+}
+
+/* May the current user INSERT into rel (as the INSERT's permission check)? */
+static bool
+MayInsert(Relation rel)
+{
+	return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK;
 }
 
 /* Indexes whose unique checks happen at the insert, not at commit. */
@@ -105,22 +128,42 @@ IndexesImmediate(ResultRelInfo *rri)
 	return true;
 }
 
-static ResultRelInfo *
-OpenTarget(Oid relid, TupleTableSlot **slot)
+/*
+ * Opens relid and its indexes for inserts, into *rri and *slot as it goes:
+ * an error part way (a deadlock or lock_timeout while waiting for a lock,
+ * which the caller's subtransaction may catch and retry) leaves them
+ * holding what is open, for CloseTarget. The indexes are locked before
+ * ExecOpenIndices opens them, so that it cannot fail half way through (its
+ * array of indexes would then hold garbage past the failed one).
+ */
+static void
+OpenTarget(Oid relid, ResultRelInfo **rri, TupleTableSlot **slot)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	ResultRelInfo *r = makeNode(ResultRelInfo);
+	List	   *indexes;
+	ListCell   *lc;
 
-	InitResultRelInfo(rri, rel, 0, NULL, 0);
-	ExecOpenIndices(rri, false);
+	InitResultRelInfo(r, rel, 0, NULL, 0);
+	*rri = r;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+		LockRelationOid(lfirst_oid(lc), RowExclusiveLock);
+	ExecOpenIndices(r, false);
+	/* ExecOpenIndices holds its own lock on each; ExecCloseIndices releases it, as an INSERT does. */
+	foreach(lc, indexes)
+		UnlockRelationOid(lfirst_oid(lc), RowExclusiveLock);
+	list_free(indexes);
 	*slot = table_slot_create(rel, NULL);
-	return rri;
 }
 
 static void
 CloseTarget(ResultRelInfo *rri, TupleTableSlot *slot)
 {
-	ExecDropSingleTupleTableSlot(slot);
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
+	if (rri == NULL)
+		return;
 	ExecCloseIndices(rri);
 	table_close(rri->ri_RelationDesc, NoLock);
 }
@@ -155,6 +198,11 @@ AsCall(CdpRowStore *rs, void (*fn) (CdpRowStore *, void *), void *arg)
 	PG_END_TRY();
 }
 
+/*
+ * rs->opened first and each relation recorded as soon as it is open: if a
+ * lock wait fails here (deadlock, lock_timeout), Close still closes what was
+ * opened, and the rest of the call runs the INSERT (usable stays false).
+ */
 static void
 Open(CdpRowStore *rs, void *arg)
 {
@@ -163,14 +211,14 @@ Open(CdpRowStore *rs, void *arg)
 	rs->opened = true;
 	rs->estate = CreateExecutorState();
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
-	rs->claims = OpenTarget(CdpRelid("message_ids"), &rs->claim_slot);
+	OpenTarget(CdpRelid("message_ids"), &rs->claims, &rs->claim_slot);
 	claims = rs->claims->ri_RelationDesc;
 	rs->usable = rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
-		LayoutIs(rs->events, event_columns, CDP_EVENT_COLUMNS) &&
-		PlainTarget(rs->events, EVENT_TYPE_CHECK) &&
+		LayoutIs(rs->events, event_columns, event_types, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rs->events) && MayInsert(rs->events) &&
 		claims->rd_rel->relkind == RELKIND_RELATION &&
-		LayoutIs(claims, claim_columns, CDP_CLAIM_COLUMNS) &&
-		PlainTarget(claims, NULL) && IndexesImmediate(rs->claims);
+		LayoutIs(claims, claim_columns, claim_types, CDP_CLAIM_COLUMNS) &&
+		PlainTarget(claims) && MayInsert(claims) && IndexesImmediate(rs->claims);
 }
 
 bool
@@ -179,21 +227,6 @@ cdp_rowstore_usable(CdpRowStore *rs)
 	if (!rs->opened)
 		AsCall(rs, Open, NULL);
 	return rs->usable;
-}
-
-/* What an INSERT checks of a row before writing it, beyond CHECK constraints. */
-static void
-CheckNotNull(Relation rel, TupleTableSlot *slot)
-{
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int i = 0; i < desc->natts; i++)
-		if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-							NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(rel)),
-					 errtablecol(rel, i + 1)));
 }
 
 static void
@@ -209,7 +242,9 @@ Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values,
 		slot->tts_isnull[i] = nulls != NULL && nulls[i] == 'n';
 	}
 	ExecStoreVirtualTuple(slot);
-	CheckNotNull(rel, slot);
+	/* NOT NULL and CHECK constraints, with the INSERT's own errors (ExecInsert does the same). */
+	if (RelationGetDescr(rel)->constr != NULL)
+		ExecConstraints(rri, slot, rs->estate);
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(rri, slot, rs->estate, false, false, NULL, NIL));
@@ -236,24 +271,25 @@ OpenLeaf(CdpRowStore *rs, void *arg)
 	CdpRowLeaf *leaf = &rs->leaves[rs->nleaves++];
 	Relation	rel;
 
+	memset(leaf, 0, sizeof(CdpRowLeaf));
 	leaf->relid = lo->relid;
-	leaf->rri = OpenTarget(lo->relid, &leaf->slot);
+	lo->leaf = leaf;
+	OpenTarget(lo->relid, &leaf->rri, &leaf->slot);
 	rel = leaf->rri->ri_RelationDesc;
 	/* Routed rows fire the partition's row triggers; its policies do not apply. */
 	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
-		LayoutIs(rel, event_columns, CDP_EVENT_COLUMNS) &&
-		PlainTarget(rel, EVENT_TYPE_CHECK) && IndexesImmediate(leaf->rri);
-	lo->leaf = leaf;
+		LayoutIs(rel, event_columns, event_types, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rel) && IndexesImmediate(leaf->rri);
 }
 
 /*
  * The partition an event time belongs in, as the executor's tuple routing
  * finds it (get_partition_for_tuple, range strategy): the partition whose
  * upper bound follows the greatest bound <= t, else the default partition.
- * NULL: no partition, or one the fast path does not serve.
+ * InvalidOid: no partition, or a partitioned one (the INSERT routes on).
  */
-static CdpRowLeaf *
-Leaf(CdpRowStore *rs, TimestampTz t)
+static Oid
+Route(CdpRowStore *rs, TimestampTz t)
 {
 	PartitionKey key = RelationGetPartitionKey(rs->events);
 	PartitionDesc pd = RelationGetPartitionDesc(rs->events, !IsolationUsesXactSnapshot());
@@ -261,25 +297,54 @@ Leaf(CdpRowStore *rs, TimestampTz t)
 	bool		equal;
 	int			offset,
 				index;
-	LeafOpen	lo;
 
 	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
 		key->partattrs[0] != EVENT_TIME_ATTNUM || pd->nparts == 0 || pd->boundinfo == NULL)
-		return NULL;
+		return InvalidOid;
 	offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo, 1, &value, &equal);
 	index = pd->boundinfo->indexes[offset + 1];
 	if (index < 0)
 		index = pd->boundinfo->default_index;
 	if (index < 0 || !pd->is_leaf[index])
-		return NULL;
+		return InvalidOid;
+	return pd->oids[index];
+}
 
+/*
+ * The open partition t belongs in; NULL: none, or one the fast path does
+ * not serve (the caller runs the INSERT).
+ */
+static CdpRowLeaf *
+Leaf(CdpRowStore *rs, TimestampTz t)
+{
+	Oid			relid = Route(rs, t);
+	LeafOpen	lo;
+
+	if (!OidIsValid(relid))
+		return NULL;
 	for (int i = 0; i < rs->nleaves; i++)
-		if (rs->leaves[i].relid == pd->oids[index])
+		if (rs->leaves[i].relid == relid)
 			return rs->leaves[i].usable ? &rs->leaves[i] : NULL;
 	if (rs->nleaves == CDP_ROWSTORE_MAX_LEAVES)
 		return NULL;
-	lo.relid = pd->oids[index];
+	lo.relid = relid;
+	lo.leaf = NULL;
 	AsCall(rs, OpenLeaf, &lo);
+
+	/*
+	 * The parent's partitions may have been read before a partition was
+	 * attached: ATTACH PARTITION takes a lock that does not conflict with
+	 * ours on the parent, and this backend reads invalidations only when it
+	 * takes a lock it did not hold. Taking the chosen partition's lock just
+	 * did: route again. An attached partition takes its range from the
+	 * default partition, which ATTACH keeps locked until it commits, so
+	 * once we hold the default partition's lock its range cannot shrink
+	 * again. The executor re-checks the default partition's constraint for
+	 * the same reason (ExecFindPartition); here the INSERT runs instead and
+	 * routes the event with what it now reads.
+	 */
+	if (Route(rs, t) != relid)
+		return NULL;
 	return lo.leaf->usable ? lo.leaf : NULL;
 }
 
@@ -296,16 +361,24 @@ cdp_rowstore_event(CdpRowStore *rs, Datum *values, const char *nulls)
 	return true;
 }
 
+/* Closes whatever Open and OpenLeaf opened, also after either failed part way. */
 static void
 Close(CdpRowStore *rs, void *arg)
 {
 	for (int i = 0; i < rs->nleaves; i++)
 		CloseTarget(rs->leaves[i].rri, rs->leaves[i].slot);
 	CloseTarget(rs->claims, rs->claim_slot);
-	table_close(rs->events, NoLock);
-	FreeExecutorState(rs->estate);
+	if (rs->events != NULL)
+		table_close(rs->events, NoLock);
+	if (rs->estate != NULL)
+		FreeExecutorState(rs->estate);
 	rs->nleaves = 0;
+	rs->claims = NULL;
+	rs->claim_slot = NULL;
+	rs->events = NULL;
+	rs->estate = NULL;
 	rs->opened = false;
+	rs->usable = false;
 }
 
 void
