@@ -213,7 +213,12 @@ Open(CdpRowStore *rs, void *arg)
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
 	OpenTarget(CdpRelid("message_ids"), &rs->claims, &rs->claim_slot);
 	claims = rs->claims->ri_RelationDesc;
-	rs->usable = rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+	/*
+	 * heap_insert does not check for a read-only transaction (the INSERT's
+	 * executor does): today nextval() for the event id refuses first, but
+	 * the direct path must not rely on it.
+	 */
+	rs->usable = !XactReadOnly && rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 		LayoutIs(rs->events, event_columns, event_types, CDP_EVENT_COLUMNS) &&
 		PlainTarget(rs->events) && MayInsert(rs->events) &&
 		claims->rd_rel->relkind == RELKIND_RELATION &&
