@@ -1,6 +1,6 @@
 /*
- * rowstore.c — messageId claims and events written straight into the heap
- * and its indexes (see rowstore.h).
+ * rowstore.c — messageId claims, events, new identifiers and last_seen_at
+ * written straight into the heap and its indexes (see rowstore.h).
  *
  * Why: an INSERT through SPI plans nothing (the plan is kept) but starts an
  * executor, sets up partition routing, opens the partition and its indexes
@@ -9,7 +9,10 @@
  * single_ingest.sh: docs/performance.md). Here the relations are opened once
  * per call, the partition is found by a binary search of the parent's
  * bounds, and each row costs what COPY pays for it: heap_insert and one
- * insertion per index, unique checks included.
+ * insertion per index, unique checks included. And no plan is made for
+ * them: a generic plan made before the tables have statistics can be
+ * disastrous for a statement over many rows (PLAN_BULK_SEEN hashed every
+ * profile of the tenant per chunk).
  */
 #include "postgres.h"
 
@@ -21,6 +24,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
 #include "executor/executor.h"
 #include "executor/tuptable.h"
 #include "miscadmin.h"
@@ -28,6 +32,7 @@
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
+#include "utils/acl.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
@@ -43,26 +48,37 @@ static const char *const event_columns[CDP_EVENT_COLUMNS] = {
 	"event_name", "user_id", "anonymous_id", "group_id", "previous_id", "received_at", "properties",
 	"traits", "context"
 };
+static const Oid event_types[CDP_EVENT_COLUMNS] = {
+	INT4OID, TIMESTAMPTZOID, INT8OID, INT8OID, INT4OID, TEXTOID, TEXTOID,
+	TEXTOID, TEXTOID, TEXTOID, TEXTOID, TEXTOID, TIMESTAMPTZOID, JSONBOID,
+	JSONBOID, JSONBOID
+};
 static const char *const claim_columns[CDP_CLAIM_COLUMNS] = {
 	"tenant_id", "message_id", "received_at", "event_time", "event_id"
 };
+static const Oid claim_types[CDP_CLAIM_COLUMNS] = {
+	INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID
+};
 static const char *const identifier_columns[CDP_IDENTIFIER_COLUMNS] = {
 	"tenant_id", "id_type", "id_hash", "profile_id", "source_id", "first_seen_at", "last_seen_at"
+};
+static const Oid identifier_types[CDP_IDENTIFIER_COLUMNS] = {
+	INT4OID, TEXTOID, BYTEAOID, INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID
 };
 #define PROFILE_COLUMNS 9
 static const char *const profile_columns[PROFILE_COLUMNS] = {
 	"tenant_id", "profile_id", "merged_into", "traits", "trait_times", "first_seen_at", "last_seen_at",
 	"created_at", "updated_at"
 };
+static const Oid profile_types[PROFILE_COLUMNS] = {
+	INT4OID, INT8OID, INT8OID, JSONBOID, JSONBOID, TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID
+};
 #define PROFILE_MERGED_INTO 3
 #define PROFILE_FIRST_SEEN 6
 #define PROFILE_LAST_SEEN 7
-/* cdp.profiles' one CHECK (merged_into IS DISTINCT FROM profile_id): a seen update changes neither. */
-#define PROFILE_CHECK "profiles_check"
 
 #define EVENT_TIME_ATTNUM 2
-/* The one CHECK constraint of cdp.events; message.c accepts only those types. */
-#define EVENT_TYPE_CHECK "events_event_type_check"
 
 void
 cdp_rowstore_init(CdpRowStore *rs)
@@ -72,9 +88,16 @@ cdp_rowstore_init(CdpRowStore *rs)
 	rs->cxt = CurrentMemoryContext;
 }
 
-/* The columns cdp writes, in this order, and no others (none dropped). */
+/*
+ * The columns cdp writes, in this order, of the types its values have, and
+ * no others (none dropped). The INSERT coerces each value to its column's
+ * type (a varchar(n), a domain, int4 for int8 would check or convert); a
+ * Datum stored here is taken as is, so any other type or a typmod goes to
+ * the INSERT. So does an identity column GENERATED ALWAYS, which an INSERT
+ * of an explicit value refuses.
+ */
 static bool
-LayoutIs(Relation rel, const char *const *names, int n)
+LayoutIs(Relation rel, const char *const *names, const Oid *types, int n)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 
@@ -84,7 +107,9 @@ LayoutIs(Relation rel, const char *const *names, int n)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0)
+		if (att->attisdropped || strcmp(NameStr(att->attname), names[i]) != 0 ||
+			att->atttypid != types[i] || att->atttypmod != -1 ||
+			att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS)
 			return false;
 	}
 	return true;
@@ -92,11 +117,14 @@ LayoutIs(Relation rel, const char *const *names, int n)
 
 /*
  * Would an INSERT into rel by the current user do anything beyond writing
- * the row and its index entries and checking NOT NULL? (A trigger, a
- * policy, a generated column, a CHECK constraint other than known_check.)
+ * the row and its index entries and checking its constraints (NOT NULL and
+ * CHECK, which Insert checks with the executor's own ExecConstraints)? A
+ * trigger, a policy, a generated column. (The target's privileges are
+ * checked in Open: an INSERT checks them on the table it names, not on the
+ * partition it routes to.)
  */
 static bool
-PlainTarget(Relation rel, const char *known_check)
+PlainTarget(Relation rel)
 {
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
 
@@ -104,15 +132,16 @@ PlainTarget(Relation rel, const char *known_check)
 		return false;
 	if (check_enable_rls(RelationGetRelid(rel), InvalidOid, true) == RLS_ENABLED)
 		return false;
-	if (constr != NULL)
-	{
-		if (constr->has_generated_stored)
-			return false;
-		for (int i = 0; i < constr->num_check; i++)
-			if (known_check == NULL || strcmp(constr->check[i].ccname, known_check) != 0)
-				return false;
-	}
+	if (constr != NULL && constr->has_generated_stored)
+		return false;
 	return true;
+}
+
+/* May the current user INSERT into rel (as the INSERT's permission check)? */
+static bool
+MayInsert(Relation rel)
+{
+	return pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_INSERT) == ACLCHECK_OK;
 }
 
 /* Indexes whose unique checks happen at the insert, not at commit. */
@@ -125,22 +154,52 @@ IndexesImmediate(ResultRelInfo *rri)
 	return true;
 }
 
-static ResultRelInfo *
-OpenTarget(Oid relid, TupleTableSlot **slot, bool speculative)
+/* A plain table with these columns that an INSERT by the current user would only write to. */
+static bool
+PlainTable(ResultRelInfo *rri, const char *const *columns, const Oid *types, int ncolumns)
+{
+	Relation	rel = rri->ri_RelationDesc;
+
+	return rel->rd_rel->relkind == RELKIND_RELATION && LayoutIs(rel, columns, types, ncolumns) &&
+		PlainTarget(rel) && MayInsert(rel) && IndexesImmediate(rri);
+}
+
+/*
+ * Opens relid and its indexes for inserts, into *rri and *slot as it goes:
+ * an error part way (a deadlock or lock_timeout while waiting for a lock,
+ * which the caller's subtransaction may catch and retry) leaves them
+ * holding what is open, for CloseTarget. The indexes are locked before
+ * ExecOpenIndices opens them, so that it cannot fail half way through (its
+ * array of indexes would then hold garbage past the failed one).
+ */
+static void
+OpenTarget(Oid relid, ResultRelInfo **rri, TupleTableSlot **slot, bool speculative)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
-	ResultRelInfo *rri = makeNode(ResultRelInfo);
+	ResultRelInfo *r = makeNode(ResultRelInfo);
+	List	   *indexes;
+	ListCell   *lc;
 
-	InitResultRelInfo(rri, rel, 0, NULL, 0);
-	ExecOpenIndices(rri, speculative);
+	InitResultRelInfo(r, rel, 0, NULL, 0);
+	*rri = r;
+	indexes = RelationGetIndexList(rel);
+	foreach(lc, indexes)
+		LockRelationOid(lfirst_oid(lc), RowExclusiveLock);
+	ExecOpenIndices(r, speculative);
+	/* ExecOpenIndices holds its own lock on each; ExecCloseIndices releases it, as an INSERT does. */
+	foreach(lc, indexes)
+		UnlockRelationOid(lfirst_oid(lc), RowExclusiveLock);
+	list_free(indexes);
 	*slot = table_slot_create(rel, NULL);
-	return rri;
 }
 
 static void
 CloseTarget(ResultRelInfo *rri, TupleTableSlot *slot)
 {
-	ExecDropSingleTupleTableSlot(slot);
+	if (slot != NULL)
+		ExecDropSingleTupleTableSlot(slot);
+	if (rri == NULL)
+		return;
 	ExecCloseIndices(rri);
 	table_close(rri->ri_RelationDesc, NoLock);
 }
@@ -175,41 +234,32 @@ AsCall(CdpRowStore *rs, void (*fn) (CdpRowStore *, void *), void *arg)
 	PG_END_TRY();
 }
 
-/* A plain table with these columns that an INSERT would only write to. */
-static bool
-PlainTable(ResultRelInfo *rri, const char *const *columns, int ncolumns)
-{
-	Relation	rel = rri->ri_RelationDesc;
-
-	return rel->rd_rel->relkind == RELKIND_RELATION && LayoutIs(rel, columns, ncolumns) &&
-		PlainTarget(rel, NULL) && IndexesImmediate(rri);
-}
-
+/*
+ * rs->opened first and each relation recorded as soon as it is open: if a
+ * lock wait fails here (deadlock, lock_timeout), Close still closes what was
+ * opened, and the rest of the call runs the INSERT (usable stays false).
+ */
 static void
 Open(CdpRowStore *rs, void *arg)
 {
+	Relation	claims;
+
 	rs->opened = true;
 	rs->estate = CreateExecutorState();
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
-	rs->claims = OpenTarget(CdpRelid("message_ids"), &rs->claim_slot, false);
-	rs->usable = rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
-		LayoutIs(rs->events, event_columns, CDP_EVENT_COLUMNS) &&
-		PlainTarget(rs->events, EVENT_TYPE_CHECK) &&
-		PlainTable(rs->claims, claim_columns, CDP_CLAIM_COLUMNS);
-}
-
-/* cdp.identifiers: opened by the first new identifier of the call (most calls have none). */
-static void
-OpenIdentifiers(CdpRowStore *rs, void *arg)
-{
-	Relation	rel;
-
-	rs->idents = OpenTarget(CdpRelid("identifiers"), &rs->ident_slot, true);
-	rel = rs->idents->ri_RelationDesc;
-	rs->conflict_slot = table_slot_create(rel, NULL);
-	rs->ident_arbiters = list_make1_oid(RelationGetPrimaryKeyIndex(rel));
-	rs->idents_usable = PlainTable(rs->idents, identifier_columns, CDP_IDENTIFIER_COLUMNS) &&
-		OidIsValid(linitial_oid(rs->ident_arbiters));
+	OpenTarget(CdpRelid("message_ids"), &rs->claims, &rs->claim_slot, false);
+	claims = rs->claims->ri_RelationDesc;
+	/*
+	 * heap_insert does not check for a read-only transaction (the INSERT's
+	 * executor does): today nextval() for the event id refuses first, but
+	 * the direct path must not rely on it.
+	 */
+	rs->usable = !XactReadOnly && rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
+		LayoutIs(rs->events, event_columns, event_types, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rs->events) && MayInsert(rs->events) &&
+		claims->rd_rel->relkind == RELKIND_RELATION &&
+		LayoutIs(claims, claim_columns, claim_types, CDP_CLAIM_COLUMNS) &&
+		PlainTarget(claims) && MayInsert(claims) && IndexesImmediate(rs->claims);
 }
 
 bool
@@ -220,25 +270,11 @@ cdp_rowstore_usable(CdpRowStore *rs)
 	return rs->usable;
 }
 
-/* What an INSERT checks of a row before writing it, beyond CHECK constraints. */
+/* The row to write, in slot, checked as an INSERT checks it: NOT NULL and CHECK constraints. */
 static void
-CheckNotNull(Relation rel, TupleTableSlot *slot)
+Fill(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values, const char *nulls)
 {
-	TupleDesc	desc = RelationGetDescr(rel);
-
-	for (int i = 0; i < desc->natts; i++)
-		if (TupleDescAttr(desc, i)->attnotnull && slot->tts_isnull[i])
-			ereport(ERROR,
-					(errcode(ERRCODE_NOT_NULL_VIOLATION),
-					 errmsg("null value in column \"%s\" of relation \"%s\" violates not-null constraint",
-							NameStr(TupleDescAttr(desc, i)->attname), RelationGetRelationName(rel)),
-					 errtablecol(rel, i + 1)));
-}
-
-/* The row to write, in slot, checked as an INSERT checks it (bar CHECK constraints: see PlainTarget). */
-static void
-Fill(Relation rel, TupleTableSlot *slot, Datum *values, const char *nulls)
-{
+	Relation	rel = rri->ri_RelationDesc;
 	int			natts = RelationGetDescr(rel)->natts;
 
 	ExecClearTuple(slot);
@@ -248,7 +284,9 @@ Fill(Relation rel, TupleTableSlot *slot, Datum *values, const char *nulls)
 		slot->tts_isnull[i] = nulls != NULL && nulls[i] == 'n';
 	}
 	ExecStoreVirtualTuple(slot);
-	CheckNotNull(rel, slot);
+	/* With the INSERT's own errors (ExecInsert does the same). */
+	if (RelationGetDescr(rel)->constr != NULL)
+		ExecConstraints(rri, slot, rs->estate);
 }
 
 /*
@@ -267,7 +305,7 @@ Insert(CdpRowStore *rs, ResultRelInfo *rri, TupleTableSlot *slot, Datum *values,
 {
 	Relation	rel = rri->ri_RelationDesc;
 
-	Fill(rel, slot, values, nulls);
+	Fill(rs, rri, slot, values, nulls);
 	table_tuple_insert(rel, slot, GetCurrentCommandId(true), 0, NULL);
 	if (rri->ri_NumIndices > 0)
 		list_free(ExecInsertIndexTuples(rri, slot, rs->estate, false, false, NULL, NIL));
@@ -279,6 +317,20 @@ cdp_rowstore_claim(CdpRowStore *rs, Datum *values)
 {
 	Assert(rs->opened && rs->usable);
 	Insert(rs, rs->claims, rs->claim_slot, values, NULL);
+}
+
+/* cdp.identifiers: opened by the first new identifier of the call (most calls have none). */
+static void
+OpenIdentifiers(CdpRowStore *rs, void *arg)
+{
+	Relation	rel;
+
+	OpenTarget(CdpRelid("identifiers"), &rs->idents, &rs->ident_slot, true);
+	rel = rs->idents->ri_RelationDesc;
+	rs->conflict_slot = table_slot_create(rel, NULL);
+	rs->ident_arbiters = list_make1_oid(RelationGetPrimaryKeyIndex(rel));
+	rs->idents_usable = PlainTable(rs->idents, identifier_columns, identifier_types, CDP_IDENTIFIER_COLUMNS) &&
+		OidIsValid(linitial_oid(rs->ident_arbiters));
 }
 
 /*
@@ -295,6 +347,8 @@ CheckConflictVisible(CdpRowStore *rs, Relation rel, ItemPointer tid)
 		return;
 	if (!table_tuple_fetch_row_version(rel, tid, SnapshotAny, slot))
 		elog(ERROR, "failed to fetch conflicting tuple for ON CONFLICT");
+	/* A copy, no buffer pin: the error below then leaks nothing. */
+	ExecMaterializeSlot(slot);
 	if (!table_tuple_satisfies_snapshot(rel, slot, GetActiveSnapshot()))
 	{
 		bool		isnull;
@@ -332,7 +386,7 @@ cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted)
 		uint32		token;
 
 		CHECK_FOR_INTERRUPTS();
-		Fill(rel, slot, values, NULL);
+		Fill(rs, rri, slot, values, NULL);
 		/* Waits for a transaction in progress that inserted the key. */
 		if (!ExecCheckIndexConstraints(rri, slot, rs->estate, &conflict, rs->ident_arbiters))
 		{
@@ -357,19 +411,24 @@ cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted)
 	}
 }
 
-/* cdp.profiles: opened by the first last_seen_at update of the call. */
+/* cdp.profiles: opened by the first last_seen_at update of the call (see OpenTarget on failures). */
 static void
 OpenProfiles(CdpRowStore *rs, void *arg)
 {
 	Relation	rel;
+	Oid			pkey;
 
-	rs->profiles = OpenTarget(CdpRelid("profiles"), &rs->profile_new, false);
+	OpenTarget(CdpRelid("profiles"), &rs->profiles, &rs->profile_new, false);
 	rel = rs->profiles->ri_RelationDesc;
 	rs->profile_old = table_slot_create(rel, NULL);
-	rs->profiles_pkey = index_open(RelationGetPrimaryKeyIndex(rel), RowExclusiveLock);
-	rs->profiles_usable = rel->rd_rel->relkind == RELKIND_RELATION &&
-		LayoutIs(rel, profile_columns, PROFILE_COLUMNS) &&
-		PlainTarget(rel, PROFILE_CHECK) && IndexesImmediate(rs->profiles);
+	pkey = RelationGetPrimaryKeyIndex(rel);
+	for (int i = 0; i < rs->profiles->ri_NumIndices; i++)
+		if (RelationGetRelid(rs->profiles->ri_IndexRelationDescs[i]) == pkey)
+			rs->profiles_pkey = rs->profiles->ri_IndexRelationDescs[i];
+	rs->profiles_usable = rs->profiles_pkey != NULL && rel->rd_rel->relkind == RELKIND_RELATION &&
+		LayoutIs(rel, profile_columns, profile_types, PROFILE_COLUMNS) &&
+		PlainTarget(rel) && pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_UPDATE) == ACLCHECK_OK &&
+		IndexesImmediate(rs->profiles);
 }
 
 /* The version of the profile's row visible to snapshot, into slot; false if none. */
@@ -389,6 +448,9 @@ FetchProfile(CdpRowStore *rs, Snapshot snapshot, int32 tenant_id, int64 profile_
 	index_rescan(scan, skey, 2, NULL, 0);
 	found = index_getnext_slot(scan, ForwardScanDirection, slot);
 	index_endscan(scan);
+	/* A copy, no buffer pin: an error before the slot is cleared then leaks nothing. */
+	if (found)
+		ExecMaterializeSlot(slot);
 	return found;
 }
 
@@ -433,6 +495,7 @@ TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, T
 			new->tts_values[PROFILE_FIRST_SEEN - 1] = TimestampTzGetDatum(Min(old_first, first));
 			new->tts_values[PROFILE_LAST_SEEN - 1] = TimestampTzGetDatum(Max(old_last, last));
 			ExecStoreVirtualTuple(new);
+			ExecConstraints(rs->profiles, new, rs->estate);
 			result = table_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), snapshot,
 										InvalidSnapshot, true, &tmfd, &lockmode, &update_indexes);
 			if (result == TM_Ok && update_indexes)
@@ -489,24 +552,25 @@ OpenLeaf(CdpRowStore *rs, void *arg)
 	CdpRowLeaf *leaf = &rs->leaves[rs->nleaves++];
 	Relation	rel;
 
+	memset(leaf, 0, sizeof(CdpRowLeaf));
 	leaf->relid = lo->relid;
-	leaf->rri = OpenTarget(lo->relid, &leaf->slot, false);
+	lo->leaf = leaf;
+	OpenTarget(lo->relid, &leaf->rri, &leaf->slot, false);
 	rel = leaf->rri->ri_RelationDesc;
 	/* Routed rows fire the partition's row triggers; its policies do not apply. */
 	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
-		LayoutIs(rel, event_columns, CDP_EVENT_COLUMNS) &&
-		PlainTarget(rel, EVENT_TYPE_CHECK) && IndexesImmediate(leaf->rri);
-	lo->leaf = leaf;
+		LayoutIs(rel, event_columns, event_types, CDP_EVENT_COLUMNS) &&
+		PlainTarget(rel) && IndexesImmediate(leaf->rri);
 }
 
 /*
  * The partition an event time belongs in, as the executor's tuple routing
  * finds it (get_partition_for_tuple, range strategy): the partition whose
  * upper bound follows the greatest bound <= t, else the default partition.
- * NULL: no partition, or one the fast path does not serve.
+ * InvalidOid: no partition, or a partitioned one (the INSERT routes on).
  */
-static CdpRowLeaf *
-Leaf(CdpRowStore *rs, TimestampTz t)
+static Oid
+Route(CdpRowStore *rs, TimestampTz t)
 {
 	PartitionKey key = RelationGetPartitionKey(rs->events);
 	PartitionDesc pd = RelationGetPartitionDesc(rs->events, !IsolationUsesXactSnapshot());
@@ -514,25 +578,54 @@ Leaf(CdpRowStore *rs, TimestampTz t)
 	bool		equal;
 	int			offset,
 				index;
-	LeafOpen	lo;
 
 	if (key->strategy != PARTITION_STRATEGY_RANGE || key->partnatts != 1 ||
 		key->partattrs[0] != EVENT_TIME_ATTNUM || pd->nparts == 0 || pd->boundinfo == NULL)
-		return NULL;
+		return InvalidOid;
 	offset = partition_range_datum_bsearch(key->partsupfunc, key->partcollation, pd->boundinfo, 1, &value, &equal);
 	index = pd->boundinfo->indexes[offset + 1];
 	if (index < 0)
 		index = pd->boundinfo->default_index;
 	if (index < 0 || !pd->is_leaf[index])
-		return NULL;
+		return InvalidOid;
+	return pd->oids[index];
+}
 
+/*
+ * The open partition t belongs in; NULL: none, or one the fast path does
+ * not serve (the caller runs the INSERT).
+ */
+static CdpRowLeaf *
+Leaf(CdpRowStore *rs, TimestampTz t)
+{
+	Oid			relid = Route(rs, t);
+	LeafOpen	lo;
+
+	if (!OidIsValid(relid))
+		return NULL;
 	for (int i = 0; i < rs->nleaves; i++)
-		if (rs->leaves[i].relid == pd->oids[index])
+		if (rs->leaves[i].relid == relid)
 			return rs->leaves[i].usable ? &rs->leaves[i] : NULL;
 	if (rs->nleaves == CDP_ROWSTORE_MAX_LEAVES)
 		return NULL;
-	lo.relid = pd->oids[index];
+	lo.relid = relid;
+	lo.leaf = NULL;
 	AsCall(rs, OpenLeaf, &lo);
+
+	/*
+	 * The parent's partitions may have been read before a partition was
+	 * attached: ATTACH PARTITION takes a lock that does not conflict with
+	 * ours on the parent, and this backend reads invalidations only when it
+	 * takes a lock it did not hold. Taking the chosen partition's lock just
+	 * did: route again. An attached partition takes its range from the
+	 * default partition, which ATTACH keeps locked until it commits, so
+	 * once we hold the default partition's lock its range cannot shrink
+	 * again. The executor re-checks the default partition's constraint for
+	 * the same reason (ExecFindPartition); here the INSERT runs instead and
+	 * routes the event with what it now reads.
+	 */
+	if (Route(rs, t) != relid)
+		return NULL;
 	return lo.leaf->usable ? lo.leaf : NULL;
 }
 
@@ -549,29 +642,39 @@ cdp_rowstore_event(CdpRowStore *rs, Datum *values, const char *nulls)
 	return true;
 }
 
+/* Closes whatever Open and OpenLeaf opened, also after either failed part way. */
 static void
 Close(CdpRowStore *rs, void *arg)
 {
 	for (int i = 0; i < rs->nleaves; i++)
 		CloseTarget(rs->leaves[i].rri, rs->leaves[i].slot);
 	CloseTarget(rs->claims, rs->claim_slot);
-	if (rs->profiles != NULL)
-	{
-		ExecDropSingleTupleTableSlot(rs->profile_old);
-		index_close(rs->profiles_pkey, NoLock);
-		CloseTarget(rs->profiles, rs->profile_new);
-		rs->profiles = NULL;
-	}
-	if (rs->idents != NULL)
-	{
+	if (rs->conflict_slot != NULL)
 		ExecDropSingleTupleTableSlot(rs->conflict_slot);
-		CloseTarget(rs->idents, rs->ident_slot);
-		rs->idents = NULL;
-	}
-	table_close(rs->events, NoLock);
-	FreeExecutorState(rs->estate);
+	CloseTarget(rs->idents, rs->ident_slot);
+	if (rs->profile_old != NULL)
+		ExecDropSingleTupleTableSlot(rs->profile_old);
+	CloseTarget(rs->profiles, rs->profile_new);
+	if (rs->events != NULL)
+		table_close(rs->events, NoLock);
+	if (rs->estate != NULL)
+		FreeExecutorState(rs->estate);
 	rs->nleaves = 0;
+	rs->claims = NULL;
+	rs->claim_slot = NULL;
+	rs->idents = NULL;
+	rs->ident_slot = NULL;
+	rs->conflict_slot = NULL;
+	rs->idents_usable = false;
+	rs->profiles = NULL;
+	rs->profiles_pkey = NULL;
+	rs->profile_old = NULL;
+	rs->profile_new = NULL;
+	rs->profiles_usable = false;
+	rs->events = NULL;
+	rs->estate = NULL;
 	rs->opened = false;
+	rs->usable = false;
 }
 
 void

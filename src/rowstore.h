@@ -7,11 +7,13 @@
  * NOTHING semantics by speculative insertion, as the executor does it);
  * and one update: a profile's last_seen_at / first_seen_at (cdp.profiles).
  *
- * The rows, locks, unique checks and WAL are those of an INSERT by the
- * extension's owner. Where such an INSERT would do more (a trigger, a
- * row-level security policy that applies to the owner, a CHECK constraint
- * cdp does not know, an index checked at commit, a layout cdp does not
- * know), cdp_rowstore_usable() says no and the caller runs the INSERT.
+ * The rows, locks, constraint checks (NOT NULL and CHECK, by the
+ * executor's ExecConstraints), unique checks and WAL are those of an INSERT
+ * by the extension's owner. Where such an INSERT would do more or else (a
+ * trigger, a row-level security policy that applies to the owner, a
+ * generated column, an index checked at commit, a column layout or type cdp
+ * does not know, no INSERT privilege), cdp_rowstore_usable() says no and the
+ * caller runs the INSERT.
  */
 #ifndef CDP_ROWSTORE_H
 #define CDP_ROWSTORE_H
