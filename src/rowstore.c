@@ -34,6 +34,9 @@
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/fmgroids.h"
+#include "utils/inval.h"
+#include "utils/memutils.h"
+#include "utils/syscache.h"
 #include "utils/lsyscache.h"
 #include "utils/partcache.h"
 #include "utils/rel.h"
@@ -79,6 +82,8 @@ static const Oid profile_types[PROFILE_COLUMNS] = {
 #define PROFILE_LAST_SEEN 7
 
 #define EVENT_TIME_ATTNUM 2
+
+static void UseCachedChecks(ResultRelInfo *rri);
 
 void
 cdp_rowstore_init(CdpRowStore *rs)
@@ -182,6 +187,7 @@ OpenTarget(Oid relid, ResultRelInfo **rri, TupleTableSlot **slot, bool speculati
 
 	InitResultRelInfo(r, rel, 0, NULL, 0);
 	*rri = r;
+	UseCachedChecks(r);
 	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 		LockRelationOid(lfirst_oid(lc), RowExclusiveLock);
@@ -268,6 +274,100 @@ cdp_rowstore_usable(CdpRowStore *rs)
 	if (!rs->opened)
 		AsCall(rs, Open, NULL);
 	return rs->usable;
+}
+
+/*
+ * The prepared CHECK constraints of a relation, kept across calls: the
+ * executor re-reads each constraint's expression from its text and plans it
+ * for every statement (ExecRelCheck, once per ResultRelInfo), which cost
+ * about as much as writing the event row (perf, bench/single_ingest.sh). A
+ * ResultRelInfo of ours starts with them in ri_ConstraintExprs, as if it had
+ * prepared them itself. Any invalidation of the relation (which any change
+ * to its constraints sends) or of a function marks them stale; stale ones
+ * are rebuilt, and only then freed, when a later call opens the relation:
+ * a ResultRelInfo lives within one call and opens each relation once.
+ */
+typedef struct CheckCacheEntry
+{
+	Oid			relid;
+	bool		stale;
+	EState	   *estate;			/* owns the ExprStates */
+	ExprState **exprs;
+} CheckCacheEntry;
+
+static HTAB *check_cache = NULL;
+static MemoryContext check_cxt = NULL;
+
+static void
+ChecksStale(Datum arg, Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	CheckCacheEntry *e;
+
+	if (check_cache == NULL)
+		return;
+	hash_seq_init(&status, check_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (!OidIsValid(relid) || e->relid == relid)
+			e->stale = true;
+}
+
+static void
+FunctionsStale(Datum arg, int cacheid, uint32 hashvalue)
+{
+	ChecksStale(arg, InvalidOid);
+}
+
+/* Sets rri's ri_ConstraintExprs from the cache, preparing them if need be. */
+static void
+UseCachedChecks(ResultRelInfo *rri)
+{
+	Relation	rel = rri->ri_RelationDesc;
+	TupleConstr *constr = RelationGetDescr(rel)->constr;
+	Oid			relid = RelationGetRelid(rel);
+	CheckCacheEntry *e;
+	bool		found;
+	MemoryContext old;
+
+	if (constr == NULL || constr->num_check == 0)
+		return;
+	if (check_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		check_cxt = AllocSetContextCreate(TopMemoryContext, "cdp check constraints", ALLOCSET_SMALL_SIZES);
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(CheckCacheEntry);
+		ctl.hcxt = check_cxt;
+		check_cache = hash_create("cdp check constraints", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(ChecksStale, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, FunctionsStale, (Datum) 0);
+	}
+	e = hash_search(check_cache, &relid, HASH_ENTER, &found);
+	if (found && e->stale)
+	{
+		if (e->estate != NULL)
+			FreeExecutorState(e->estate);
+		found = false;
+	}
+	if (!found)
+	{
+		ExprState **exprs;
+
+		/* Stale until complete: an error part way leaves it to be rebuilt. */
+		e->stale = true;
+		e->estate = NULL;
+		old = MemoryContextSwitchTo(check_cxt);
+		e->estate = CreateExecutorState();
+		MemoryContextSwitchTo(e->estate->es_query_cxt);
+		exprs = palloc(sizeof(ExprState *) * constr->num_check);
+		for (int i = 0; i < constr->num_check; i++)
+			exprs[i] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), e->estate);
+		MemoryContextSwitchTo(old);
+		e->exprs = exprs;
+		e->stale = false;
+	}
+	rri->ri_ConstraintExprs = e->exprs;
 }
 
 /* The row to write, in slot, checked as an INSERT checks it: NOT NULL and CHECK constraints. */
