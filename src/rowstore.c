@@ -425,8 +425,14 @@ OpenProfiles(CdpRowStore *rs, void *arg)
 	for (int i = 0; i < rs->profiles->ri_NumIndices; i++)
 		if (RelationGetRelid(rs->profiles->ri_IndexRelationDescs[i]) == pkey)
 			rs->profiles_pkey = rs->profiles->ri_IndexRelationDescs[i];
+	/*
+	 * TrySeen reads both times as they are: a NULL one (its NOT NULL dropped)
+	 * is left to the UPDATE, whose greatest() and least() skip it.
+	 */
 	rs->profiles_usable = rs->profiles_pkey != NULL && rel->rd_rel->relkind == RELKIND_RELATION &&
 		LayoutIs(rel, profile_columns, profile_types, PROFILE_COLUMNS) &&
+		TupleDescAttr(RelationGetDescr(rel), PROFILE_FIRST_SEEN - 1)->attnotnull &&
+		TupleDescAttr(RelationGetDescr(rel), PROFILE_LAST_SEEN - 1)->attnotnull &&
 		PlainTarget(rel) && pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_UPDATE) == ACLCHECK_OK &&
 		IndexesImmediate(rs->profiles);
 }
