@@ -177,3 +177,23 @@ RESET default_transaction_isolation;
 SELECT t, first_seen, last_seen FROM unnest(ARRAY['rowstore49rc', 'rowstore49rr']) t, cdp_test.r49_profiles(t) WHERE id = 'user_id:u1' ORDER BY t;
 UPDATE cdp.profiles SET last_seen_at = first_seen_at WHERE tenant_id IN (:rc, :rr) AND last_seen_at IS NULL;
 ALTER TABLE cdp.profiles ALTER COLUMN last_seen_at SET NOT NULL;
+
+-- 6. A second unique index on the identifier's key (any column order) is an
+-- arbiter of the INSERT's ON CONFLICT too; the direct insert uses both
+CREATE UNIQUE INDEX r49_identifiers_key ON cdp.identifiers (id_hash, tenant_id, id_type);
+SELECT cdp_test.r49_send('rowstore49rc', '[{"type":"track","event":"e","userId":"u6","anonymousId":"a1","timestamp":"2024-07-02T00:00:00Z"},
+  {"type":"track","event":"e","userId":"u7","anonymousId":"n7","timestamp":"2024-07-02T00:00:00Z"},
+  {"type":"track","event":"e","anonymousId":"n7","context":{"traits":{"email":"N7@example.com"}},"timestamp":"2024-07-03T00:00:00Z"}]', true) AS rc;
+SET default_transaction_isolation = 'repeatable read';
+SELECT cdp_test.r49_send('rowstore49rr', '[{"type":"track","event":"e","userId":"u6","anonymousId":"a1","timestamp":"2024-07-02T00:00:00Z"},
+  {"type":"track","event":"e","userId":"u7","anonymousId":"n7","timestamp":"2024-07-02T00:00:00Z"},
+  {"type":"track","event":"e","anonymousId":"n7","context":{"traits":{"email":"N7@example.com"}},"timestamp":"2024-07-03T00:00:00Z"}]', true) AS rr;
+RESET default_transaction_isolation;
+DROP INDEX cdp.r49_identifiers_key;
+SELECT t.name, i.id_type, count(*) FROM cdp.identifiers i JOIN cdp.tenants t USING (tenant_id)
+ WHERE t.name IN ('rowstore49rc', 'rowstore49rr') GROUP BY 1, 2 ORDER BY 1, 2;
+SELECT t, (SELECT count(*) FROM
+              ((SELECT * FROM cdp_test.r49_rows('rowstore49rc') EXCEPT SELECT * FROM cdp_test.r49_rows(t))
+               UNION ALL (SELECT * FROM cdp_test.r49_rows(t) EXCEPT SELECT * FROM cdp_test.r49_rows('rowstore49rc'))) d)
+         AS differing_rows
+  FROM unnest(ARRAY['rowstore49rr']) t;
