@@ -159,6 +159,24 @@ IndexesImmediate(ResultRelInfo *rri)
 	return true;
 }
 
+/*
+ * Is index's key exactly these columns, in this order? The scans and the
+ * ON CONFLICT arbiter here are built for the keys cdp created; a key
+ * changed by a DBA goes to the statement.
+ */
+static bool
+IndexKeyIs(Relation index, const AttrNumber *attnums, int n)
+{
+	Form_pg_index ix = index->rd_index;
+
+	if (ix->indnkeyatts != n)
+		return false;
+	for (int i = 0; i < n; i++)
+		if (ix->indkey.values[i] != attnums[i])
+			return false;
+	return true;
+}
+
 /* A plain table with these columns that an INSERT by the current user would only write to. */
 static bool
 PlainTable(ResultRelInfo *rri, const char *const *columns, const Oid *types, int ncolumns)
@@ -419,6 +437,47 @@ cdp_rowstore_claim(CdpRowStore *rs, Datum *values)
 	Insert(rs, rs->claims, rs->claim_slot, values, NULL);
 }
 
+/*
+ * The arbiters ON CONFLICT (tenant_id, id_type, id_hash) infers
+ * (infer_arbiter_indexes): every valid unique index, not partial, without
+ * expressions, on exactly those columns, in any order. NIL unless the
+ * primary key is one of them.
+ */
+static List *
+IdentifierArbiters(ResultRelInfo *rri)
+{
+	static const AttrNumber key[3] = {1, 2, 3};
+	Oid			pkey = RelationGetPrimaryKeyIndex(rri->ri_RelationDesc);
+	List	   *arbiters = NIL;
+	bool		has_pkey = false;
+
+	for (int i = 0; i < rri->ri_NumIndices; i++)
+	{
+		Relation	index = rri->ri_IndexRelationDescs[i];
+		Form_pg_index ix = index->rd_index;
+		Bitmapset  *cols = NULL;
+
+		if (!ix->indisunique || !ix->indisvalid || ix->indnkeyatts != 3 ||
+			RelationGetIndexPredicate(index) != NIL)
+			continue;
+		for (int k = 0; k < 3; k++)
+			cols = bms_add_member(cols, ix->indkey.values[k]);
+		if (bms_num_members(cols) == 3 && bms_is_member(1, cols) && bms_is_member(2, cols) && bms_is_member(3, cols))
+		{
+			arbiters = lappend_oid(arbiters, RelationGetRelid(index));
+			if (RelationGetRelid(index) == pkey && IndexKeyIs(index, key, 3))
+				has_pkey = true;
+		}
+		bms_free(cols);
+	}
+	if (!has_pkey)
+	{
+		list_free(arbiters);
+		return NIL;
+	}
+	return arbiters;
+}
+
 /* cdp.identifiers: opened by the first new identifier of the call (most calls have none). */
 static void
 OpenIdentifiers(CdpRowStore *rs, void *arg)
@@ -428,9 +487,9 @@ OpenIdentifiers(CdpRowStore *rs, void *arg)
 	OpenTarget(CdpRelid("identifiers"), &rs->idents, &rs->ident_slot, true);
 	rel = rs->idents->ri_RelationDesc;
 	rs->conflict_slot = table_slot_create(rel, NULL);
-	rs->ident_arbiters = list_make1_oid(RelationGetPrimaryKeyIndex(rel));
+	rs->ident_arbiters = IdentifierArbiters(rs->idents);
 	rs->idents_usable = PlainTable(rs->idents, identifier_columns, identifier_types, CDP_IDENTIFIER_COLUMNS) &&
-		OidIsValid(linitial_oid(rs->ident_arbiters));
+		rs->ident_arbiters != NIL;
 }
 
 /*
@@ -515,6 +574,7 @@ cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *inserted)
 static void
 OpenProfiles(CdpRowStore *rs, void *arg)
 {
+	static const AttrNumber profile_key[2] = {1, 2};	/* FetchProfile's scan keys */
 	Relation	rel;
 	Oid			pkey;
 
@@ -523,11 +583,20 @@ OpenProfiles(CdpRowStore *rs, void *arg)
 	rs->profile_old = table_slot_create(rel, NULL);
 	pkey = RelationGetPrimaryKeyIndex(rel);
 	for (int i = 0; i < rs->profiles->ri_NumIndices; i++)
-		if (RelationGetRelid(rs->profiles->ri_IndexRelationDescs[i]) == pkey)
+		if (RelationGetRelid(rs->profiles->ri_IndexRelationDescs[i]) == pkey &&
+			IndexKeyIs(rs->profiles->ri_IndexRelationDescs[i], profile_key, 2))
 			rs->profiles_pkey = rs->profiles->ri_IndexRelationDescs[i];
+	/*
+	 * TrySeen reads both times as they are: a NULL one (its NOT NULL dropped)
+	 * is left to the UPDATE, whose greatest() and least() skip it.
+	 */
 	rs->profiles_usable = rs->profiles_pkey != NULL && rel->rd_rel->relkind == RELKIND_RELATION &&
 		LayoutIs(rel, profile_columns, profile_types, PROFILE_COLUMNS) &&
+		TupleDescAttr(RelationGetDescr(rel), PROFILE_FIRST_SEEN - 1)->attnotnull &&
+		TupleDescAttr(RelationGetDescr(rel), PROFILE_LAST_SEEN - 1)->attnotnull &&
 		PlainTarget(rel) && pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_UPDATE) == ACLCHECK_OK &&
+		/* the UPDATE also reads the row (its WHERE and SET): SELECT privilege */
+		pg_class_aclcheck(RelationGetRelid(rel), GetUserId(), ACL_SELECT) == ACLCHECK_OK &&
 		IndexesImmediate(rs->profiles);
 }
 
@@ -540,6 +609,12 @@ FetchProfile(CdpRowStore *rs, Snapshot snapshot, int32 tenant_id, int64 profile_
 	IndexScanDesc scan;
 	bool		found;
 
+	/*
+	 * Not found leaves the slot as it was: a row of an earlier look that
+	 * ended in an error (a CHECK violation rejecting that message) must not
+	 * be taken for this profile's.
+	 */
+	ExecClearTuple(slot);
 	ScanKeyEntryInitialize(&skey[0], 0, 1, BTEqualStrategyNumber, InvalidOid,
 						   index->rd_indcollation[0], F_INT4EQ, Int32GetDatum(tenant_id));
 	ScanKeyEntryInitialize(&skey[1], 0, 2, BTEqualStrategyNumber, InvalidOid,
