@@ -221,17 +221,7 @@ LockProfile(CdpBatch *b, Profile *p)
 	Datum		v[2];
 	bool		isnull,
 				ok = false;
-	CdpLockedProfile locked;
 
-	if (cdp_rowstore_lock_profile(&b->rows, b->tenant->tenant_id, p->id, &locked))
-	{
-		if (!locked.found)
-			return false;
-		p->created_at = locked.created_at;
-		p->traits = locked.traits;
-		p->trait_times = locked.trait_times;
-		return !locked.merged;	/* still canonical */
-	}
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
 	v[1] = Int64GetDatum(p->id);
 	if (cdp_plan_exec(PLAN_LOCK_PROFILE, v, NULL) > 0)

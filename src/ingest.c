@@ -337,9 +337,6 @@ ProfileTraits(CdpCall *call, CdpMessage *m, int64 profile)
 	}
 	cdp_traits_merge(traits, times, m->traits, NULL, cdp_time_key(m->seen_time), true,
 					 &out_traits, &out_times);
-	if (cdp_rowstore_set_traits(&call->batch.rows, call->batch.tenant->tenant_id, profile, out_traits, out_times,
-								m->seen_time, m->seen_time))
-		return;
 	memset(nulls, ' ', sizeof(nulls));
 	v[2] = out_traits ? JsonbPGetDatum(out_traits) : (Datum) 0;
 	nulls[2] = out_traits ? ' ' : 'n';

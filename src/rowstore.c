@@ -78,12 +78,8 @@ static const Oid profile_types[PROFILE_COLUMNS] = {
 	TIMESTAMPTZOID
 };
 #define PROFILE_MERGED_INTO 3
-#define PROFILE_TRAITS 4
-#define PROFILE_TRAIT_TIMES 5
 #define PROFILE_FIRST_SEEN 6
 #define PROFILE_LAST_SEEN 7
-#define PROFILE_CREATED_AT 8
-#define PROFILE_UPDATED_AT 9
 
 #define EVENT_TIME_ATTNUM 2
 
@@ -634,33 +630,27 @@ FetchProfile(CdpRowStore *rs, Snapshot snapshot, int32 tenant_id, int64 profile_
 }
 
 /*
- * The new version of a profile row: values and isnull hold the current
- * version's columns, to change in place. False: nothing to write.
- */
-typedef bool (*ProfileChange) (Datum *values, bool *isnull, void *arg);
-
-/*
- * One try of an UPDATE of one cdp.profiles row by its key (with
- * follow_merged, of the profile it is merged into, one hop): finds it in a
- * snapshot that sees what committed and what this transaction wrote, and
- * writes what change makes of it. TM_Ok also when there was nothing to do
- * (no row, or no change).
+ * One try: finds the profile (one hop along merged_into) in a snapshot that
+ * sees what committed and what this transaction wrote, and updates it if
+ * its times must move. TM_Ok also when nothing was to be done.
  */
 static TM_Result
-TryUpdateProfile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, bool follow_merged,
-				 ProfileChange change, void *arg)
+TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
+		int64 granularity)
 {
 	Relation	rel = rs->profiles->ri_RelationDesc;
 	TupleTableSlot *old = rs->profile_old;
 	TupleTableSlot *new = rs->profile_new;
 	Snapshot	snapshot = RegisterSnapshot(GetLatestSnapshot());
+	TimestampTz old_first,
+				old_last;
 	bool		isnull;
 	TM_Result	result = TM_Ok;
 	TM_FailureData tmfd;
 	LockTupleMode lockmode;
 	bool		update_indexes;
 
-	if (FetchProfile(rs, snapshot, tenant_id, profile_id, old) && follow_merged)
+	if (FetchProfile(rs, snapshot, tenant_id, profile_id, old))
 	{
 		Datum		merged = slot_getattr(old, PROFILE_MERGED_INTO, &isnull);
 
@@ -669,12 +659,16 @@ TryUpdateProfile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, bool follow
 	}
 	if (!TTS_EMPTY(old))
 	{
-		slot_getallattrs(old);
-		ExecClearTuple(new);
-		memcpy(new->tts_values, old->tts_values, sizeof(Datum) * PROFILE_COLUMNS);
-		memcpy(new->tts_isnull, old->tts_isnull, sizeof(bool) * PROFILE_COLUMNS);
-		if (change(new->tts_values, new->tts_isnull, arg))
+		old_first = DatumGetTimestampTz(slot_getattr(old, PROFILE_FIRST_SEEN, &isnull));
+		old_last = DatumGetTimestampTz(slot_getattr(old, PROFILE_LAST_SEEN, &isnull));
+		if (old_last < last - granularity || old_first > first)
 		{
+			slot_getallattrs(old);
+			ExecClearTuple(new);
+			memcpy(new->tts_values, old->tts_values, sizeof(Datum) * PROFILE_COLUMNS);
+			memcpy(new->tts_isnull, old->tts_isnull, sizeof(bool) * PROFILE_COLUMNS);
+			new->tts_values[PROFILE_FIRST_SEEN - 1] = TimestampTzGetDatum(Min(old_first, first));
+			new->tts_values[PROFILE_LAST_SEEN - 1] = TimestampTzGetDatum(Max(old_last, last));
 			ExecStoreVirtualTuple(new);
 			ExecConstraints(rs->profiles, new, rs->estate);
 			result = table_tuple_update(rel, &old->tts_tid, new, GetCurrentCommandId(true), snapshot,
@@ -689,14 +683,9 @@ TryUpdateProfile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, bool follow
 	return result;
 }
 
-/*
- * cdp.profiles open and the direct path usable for it: READ COMMITTED only
- * (under REPEATABLE READ and up the statements' serialization checks
- * apply), and what this call wrote before (an SPI statement's update too)
- * visible to the lookups that follow.
- */
-static bool
-ProfilesUsable(CdpRowStore *rs)
+bool
+cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
+				  int64 granularity)
 {
 	if (IsolationUsesXactSnapshot() || !cdp_rowstore_usable(rs))
 		return false;
@@ -704,148 +693,25 @@ ProfilesUsable(CdpRowStore *rs)
 		AsCall(rs, OpenProfiles, NULL);
 	if (!rs->profiles_usable)
 		return false;
+	/* What this call wrote before (an SPI statement's update too) is then visible: see TrySeen. */
 	CommandCounterIncrement();
-	return true;
-}
-
-/* UPDATE by key, READ COMMITTED: a row updated meanwhile is looked up again, a deleted one skipped. */
-static void
-UpdateProfile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, bool follow_merged,
-			  ProfileChange change, void *arg)
-{
 	for (;;)
 	{
-		TM_Result	result = TryUpdateProfile(rs, tenant_id, profile_id, follow_merged, change, arg);
+		TM_Result	result = TrySeen(rs, tenant_id, profile_id, first, last, granularity);
 
 		switch (result)
 		{
 			case TM_Ok:
 			case TM_Deleted:	/* gone meanwhile: as the UPDATE skips it */
-				return;
+				return true;
 			case TM_Updated:	/* updated meanwhile (we waited for it): look again */
 				CHECK_FOR_INTERRUPTS();
 				continue;
 			default:
-				elog(ERROR, "unexpected result %d updating profile %lld", (int) result, (long long) profile_id);
+				elog(ERROR, "unexpected result %d updating the last_seen_at of profile %lld",
+					 (int) result, (long long) profile_id);
 		}
 	}
-}
-
-typedef struct SeenChange
-{
-	TimestampTz first;
-	TimestampTz last;
-	int64		granularity;
-} SeenChange;
-
-/* PLAN_SEEN's SET and WHERE. */
-static bool
-ChangeSeen(Datum *values, bool *isnull, void *arg)
-{
-	SeenChange *c = (SeenChange *) arg;
-	TimestampTz old_first = DatumGetTimestampTz(values[PROFILE_FIRST_SEEN - 1]);
-	TimestampTz old_last = DatumGetTimestampTz(values[PROFILE_LAST_SEEN - 1]);
-
-	if (!(old_last < c->last - c->granularity || old_first > c->first))
-		return false;
-	values[PROFILE_FIRST_SEEN - 1] = TimestampTzGetDatum(Min(old_first, c->first));
-	values[PROFILE_LAST_SEEN - 1] = TimestampTzGetDatum(Max(old_last, c->last));
-	return true;
-}
-
-bool
-cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
-				  int64 granularity)
-{
-	SeenChange	c = {first, last, granularity};
-
-	if (!ProfilesUsable(rs))
-		return false;
-	UpdateProfile(rs, tenant_id, profile_id, true, ChangeSeen, &c);
-	return true;
-}
-
-typedef struct TraitsChange
-{
-	Jsonb	   *traits;
-	Jsonb	   *trait_times;
-	TimestampTz first;
-	TimestampTz last;
-} TraitsChange;
-
-/* PLAN_SET_TRAITS's SET. */
-static bool
-ChangeTraits(Datum *values, bool *isnull, void *arg)
-{
-	TraitsChange *c = (TraitsChange *) arg;
-
-	if (c->traits != NULL)
-		values[PROFILE_TRAITS - 1] = JsonbPGetDatum(c->traits);
-	if (c->trait_times != NULL)
-		values[PROFILE_TRAIT_TIMES - 1] = JsonbPGetDatum(c->trait_times);
-	values[PROFILE_FIRST_SEEN - 1] =
-		TimestampTzGetDatum(Min(DatumGetTimestampTz(values[PROFILE_FIRST_SEEN - 1]), c->first));
-	values[PROFILE_LAST_SEEN - 1] =
-		TimestampTzGetDatum(Max(DatumGetTimestampTz(values[PROFILE_LAST_SEEN - 1]), c->last));
-	values[PROFILE_UPDATED_AT - 1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	isnull[PROFILE_TRAITS - 1] = isnull[PROFILE_TRAITS - 1] && c->traits == NULL;
-	isnull[PROFILE_TRAIT_TIMES - 1] = isnull[PROFILE_TRAIT_TIMES - 1] && c->trait_times == NULL;
-	isnull[PROFILE_UPDATED_AT - 1] = false;
-	return true;
-}
-
-bool
-cdp_rowstore_set_traits(CdpRowStore *rs, int32 tenant_id, int64 profile_id, Jsonb *traits, Jsonb *trait_times,
-						TimestampTz first, TimestampTz last)
-{
-	TraitsChange c = {traits, trait_times, first, last};
-
-	if (!ProfilesUsable(rs))
-		return false;
-	UpdateProfile(rs, tenant_id, profile_id, false, ChangeTraits, &c);
-	return true;
-}
-
-bool
-cdp_rowstore_lock_profile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, CdpLockedProfile *out)
-{
-	Relation	rel;
-	TupleTableSlot *slot;
-	Snapshot	snapshot;
-	TM_FailureData tmfd;
-	bool		isnull;
-
-	if (!ProfilesUsable(rs))
-		return false;
-	rel = rs->profiles->ri_RelationDesc;
-	slot = rs->profile_old;
-	memset(out, 0, sizeof(CdpLockedProfile));
-	snapshot = RegisterSnapshot(GetLatestSnapshot());
-	if (FetchProfile(rs, snapshot, tenant_id, profile_id, slot))
-	{
-		ItemPointerData tid = slot->tts_tid;
-		/* As SELECT ... FOR UPDATE in READ COMMITTED: waits, and locks the latest version. */
-		TM_Result	result = table_tuple_lock(rel, &tid, snapshot, slot, GetCurrentCommandId(true),
-											  LockTupleExclusive, LockWaitBlock,
-											  TUPLE_LOCK_FLAG_FIND_LAST_VERSION, &tmfd);
-
-		if (result == TM_Ok)
-		{
-			ExecMaterializeSlot(slot);	/* no buffer pin kept */
-			out->found = true;
-			(void) slot_getattr(slot, PROFILE_MERGED_INTO, &isnull);
-			out->merged = !isnull;
-			out->created_at = DatumGetTimestampTz(slot_getattr(slot, PROFILE_CREATED_AT, &isnull));
-			out->traits = DatumGetJsonbPCopy(slot_getattr(slot, PROFILE_TRAITS, &isnull));
-			out->trait_times = DatumGetJsonbPCopy(slot_getattr(slot, PROFILE_TRAIT_TIMES, &isnull));
-		}
-		else if (result != TM_Deleted)	/* deleted meanwhile: no row, as FOR UPDATE returns none */
-			elog(ERROR, "unexpected result %d locking profile %lld", (int) result, (long long) profile_id);
-	}
-	ExecClearTuple(slot);
-	UnregisterSnapshot(snapshot);
-	Written(rs);
-	return true;
 }
 
 typedef struct LeafOpen

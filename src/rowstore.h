@@ -5,8 +5,7 @@
  * (cdp.message_ids), its event (the monthly partition of cdp.events its
  * time falls in) and a new identifier (cdp.identifiers, ON CONFLICT DO
  * NOTHING semantics by speculative insertion, as the executor does it);
- * and a profile's row (cdp.profiles) locked and updated by key: its
- * last_seen_at / first_seen_at, an identify's traits.
+ * and one update: a profile's last_seen_at / first_seen_at (cdp.profiles).
  *
  * The rows, locks, constraint checks (NOT NULL and CHECK, by the
  * executor's ExecConstraints), unique checks and WAL are those of an INSERT
@@ -22,7 +21,6 @@
 #include "postgres.h"
 
 #include "nodes/execnodes.h"
-#include "utils/jsonb.h"
 #include "utils/relcache.h"
 #include "utils/resowner.h"
 
@@ -106,35 +104,6 @@ extern bool cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *insert
  */
 extern bool cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id,
 							  TimestampTz first, TimestampTz last, int64 granularity);
-
-/*
- * UPDATE cdp.profiles SET traits = coalesce(traits_arg, traits), trait_times
- * = coalesce(..), first_seen_at = least(first_seen_at, first), last_seen_at
- * = greatest(last_seen_at, last), updated_at = now() of the profile, as
- * PLAN_SET_TRAITS; READ COMMITTED only, as cdp_rowstore_seen (false: run
- * the statement).
- */
-extern bool cdp_rowstore_set_traits(CdpRowStore *rs, int32 tenant_id, int64 profile_id, Jsonb *traits,
-									Jsonb *trait_times, TimestampTz first, TimestampTz last);
-
-/* The profile row cdp_rowstore_lock_profile locked; found false: no such row. */
-typedef struct CdpLockedProfile
-{
-	bool		found;
-	bool		merged;			/* merged_into IS NOT NULL */
-	TimestampTz created_at;
-	Jsonb	   *traits;			/* copies, in the caller's memory context */
-	Jsonb	   *trait_times;
-} CdpLockedProfile;
-
-/*
- * SELECT merged_into, created_at, traits, trait_times FROM cdp.profiles
- * WHERE (tenant_id, profile_id) = (..) FOR UPDATE, as PLAN_LOCK_PROFILE in
- * READ COMMITTED (waits for a transaction changing the row, then locks its
- * latest version; a row deleted meanwhile is not found). False: run the
- * statement (REPEATABLE READ and up, or the fast path does not apply).
- */
-extern bool cdp_rowstore_lock_profile(CdpRowStore *rs, int32 tenant_id, int64 profile_id, CdpLockedProfile *out);
 
 extern void cdp_rowstore_close(CdpRowStore *rs);
 
