@@ -29,6 +29,7 @@
 #include "executor/tuptable.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
+#include "optimizer/optimizer.h"
 #include "partitioning/partbounds.h"
 #include "partitioning/partdesc.h"
 #include "storage/lmgr.h"
@@ -83,7 +84,7 @@ static const Oid profile_types[PROFILE_COLUMNS] = {
 
 #define EVENT_TIME_ATTNUM 2
 
-static void UseCachedChecks(ResultRelInfo *rri);
+static void UseCachedChecks(ResultRelInfo *rri, EState *estate);
 
 void
 cdp_rowstore_init(CdpRowStore *rs)
@@ -196,7 +197,7 @@ PlainTable(ResultRelInfo *rri, const char *const *columns, const Oid *types, int
  * array of indexes would then hold garbage past the failed one).
  */
 static void
-OpenTarget(Oid relid, ResultRelInfo **rri, TupleTableSlot **slot, bool speculative)
+OpenTarget(Oid relid, EState *estate, ResultRelInfo **rri, TupleTableSlot **slot, bool speculative)
 {
 	Relation	rel = table_open(relid, RowExclusiveLock);
 	ResultRelInfo *r = makeNode(ResultRelInfo);
@@ -205,7 +206,7 @@ OpenTarget(Oid relid, ResultRelInfo **rri, TupleTableSlot **slot, bool speculati
 
 	InitResultRelInfo(r, rel, 0, NULL, 0);
 	*rri = r;
-	UseCachedChecks(r);
+	UseCachedChecks(r, estate);
 	indexes = RelationGetIndexList(rel);
 	foreach(lc, indexes)
 		LockRelationOid(lfirst_oid(lc), RowExclusiveLock);
@@ -271,7 +272,7 @@ Open(CdpRowStore *rs, void *arg)
 	rs->opened = true;
 	rs->estate = CreateExecutorState();
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
-	OpenTarget(CdpRelid("message_ids"), &rs->claims, &rs->claim_slot, false);
+	OpenTarget(CdpRelid("message_ids"), rs->estate, &rs->claims, &rs->claim_slot, false);
 	claims = rs->claims->ri_RelationDesc;
 	/*
 	 * heap_insert does not check for a read-only transaction (the INSERT's
@@ -295,22 +296,39 @@ cdp_rowstore_usable(CdpRowStore *rs)
 }
 
 /*
- * The prepared CHECK constraints of a relation, kept across calls: the
+ * The planned CHECK constraints of a relation, kept across calls: the
  * executor re-reads each constraint's expression from its text and plans it
- * for every statement (ExecRelCheck, once per ResultRelInfo), which cost
- * about as much as writing the event row (perf, bench/single_ingest.sh). A
- * ResultRelInfo of ours starts with them in ri_ConstraintExprs, as if it had
- * prepared them itself. Any invalidation of the relation (which any change
- * to its constraints sends) or of a function marks them stale; stale ones
- * are rebuilt, and only then freed, when a later call opens the relation:
- * a ResultRelInfo lives within one call and opens each relation once.
+ * (eval_const_expressions: inlining, folding, catalog lookups) for every
+ * statement (ExecRelCheck, once per ResultRelInfo), which cost about as
+ * much as writing the event row (perf, bench/single_ingest.sh).
+ *
+ * Only the planned expression trees are kept, never ExprStates: an
+ * ExprState keeps state of its own between evaluations that lives in the
+ * EState it ran in, freed at the end of the call (a whole-row Var's tuple
+ * descriptor, ExecEvalWholeRowVar; a hashed IN list), and it bakes in at
+ * initialization what can change without an invalidation of the relation
+ * (a domain's constraints, the EXECUTE privilege of the functions it
+ * calls). So each ResultRelInfo of ours gets its own copy of the trees,
+ * initialized in the call's EState as ExecRelCheck would, into
+ * ri_ConstraintExprs; nothing it holds points into the cache, which may
+ * then drop an entry at any time.
+ *
+ * An entry is valid until an invalidation of its relation (any change to
+ * its constraints sends one), of any relation (InvalidOid: a cache reset),
+ * or of a function or type (an inlined SQL function's body, a domain
+ * without constraints planned away as a relabeling: what makes the
+ * plancache replan) arrives, also while the entry is being built; invalid
+ * entries are dropped at the next open of any relation with CHECK
+ * constraints, those of dropped relations too.
  */
 typedef struct CheckCacheEntry
 {
 	Oid			relid;
-	bool		stale;
-	EState	   *estate;			/* owns the ExprStates */
-	ExprState **exprs;
+	bool		valid;			/* no invalidation since the build began */
+	bool		building;		/* being built: not to be dropped */
+	int			ncheck;
+	MemoryContext cxt;			/* owns checks and their trees */
+	Expr	  **checks;			/* planned, in constr->check's order */
 } CheckCacheEntry;
 
 static HTAB *check_cache = NULL;
@@ -327,18 +345,71 @@ ChecksStale(Datum arg, Oid relid)
 	hash_seq_init(&status, check_cache);
 	while ((e = hash_seq_search(&status)) != NULL)
 		if (!OidIsValid(relid) || e->relid == relid)
-			e->stale = true;
+			e->valid = false;
 }
 
 static void
-FunctionsStale(Datum arg, int cacheid, uint32 hashvalue)
+CatalogStale(Datum arg, int cacheid, uint32 hashvalue)
 {
 	ChecksStale(arg, InvalidOid);
 }
 
-/* Sets rri's ri_ConstraintExprs from the cache, preparing them if need be. */
+/* Drops the invalid entries (none is in use: see above) but one being built. */
 static void
-UseCachedChecks(ResultRelInfo *rri)
+DropStaleChecks(void)
+{
+	HASH_SEQ_STATUS status;
+	CheckCacheEntry *e;
+
+	hash_seq_init(&status, check_cache);
+	while ((e = hash_seq_search(&status)) != NULL)
+		if (!e->valid && !e->building)
+		{
+			if (e->cxt != NULL)
+				MemoryContextDelete(e->cxt);
+			hash_search(check_cache, &e->relid, HASH_REMOVE, NULL);
+		}
+}
+
+/* Plans relation's CHECK constraints into a new entry's context. */
+static void
+BuildChecks(CheckCacheEntry *e, TupleConstr *constr)
+{
+	e->building = true;
+	e->valid = true;
+	PG_TRY();
+	{
+		MemoryContext old;
+		Expr	  **checks;
+
+		e->cxt = AllocSetContextCreate(check_cxt, "cdp check constraints of a relation", ALLOCSET_SMALL_SIZES);
+		old = MemoryContextSwitchTo(e->cxt);
+		checks = palloc(sizeof(Expr *) * constr->num_check);
+		for (int i = 0; i < constr->num_check; i++)
+			checks[i] = expression_planner((Expr *) stringToNode(constr->check[i].ccbin));
+		MemoryContextSwitchTo(old);
+		e->checks = checks;
+		e->ncheck = constr->num_check;
+	}
+	PG_CATCH();
+	{
+		/* Dropped, its context with it, at the next open. */
+		e->valid = false;
+		e->building = false;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	e->building = false;
+}
+
+/*
+ * Sets rri's ri_ConstraintExprs, in estate (the call's), from the cache,
+ * planning the constraints if need be; leaves them to ExecConstraints when
+ * the cache cannot serve (the relation's entry is being built by an outer
+ * call, or disagrees with the relation).
+ */
+static void
+UseCachedChecks(ResultRelInfo *rri, EState *estate)
 {
 	Relation	rel = rri->ri_RelationDesc;
 	TupleConstr *constr = RelationGetDescr(rel)->constr;
@@ -346,6 +417,7 @@ UseCachedChecks(ResultRelInfo *rri)
 	CheckCacheEntry *e;
 	bool		found;
 	MemoryContext old;
+	ExprState **exprs;
 
 	if (constr == NULL || constr->num_check == 0)
 		return;
@@ -359,33 +431,29 @@ UseCachedChecks(ResultRelInfo *rri)
 		ctl.hcxt = check_cxt;
 		check_cache = hash_create("cdp check constraints", 16, &ctl, HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
 		CacheRegisterRelcacheCallback(ChecksStale, (Datum) 0);
-		CacheRegisterSyscacheCallback(PROCOID, FunctionsStale, (Datum) 0);
+		CacheRegisterSyscacheCallback(PROCOID, CatalogStale, (Datum) 0);
+		CacheRegisterSyscacheCallback(TYPEOID, CatalogStale, (Datum) 0);
 	}
+	DropStaleChecks();
 	e = hash_search(check_cache, &relid, HASH_ENTER, &found);
-	if (found && e->stale)
-	{
-		if (e->estate != NULL)
-			FreeExecutorState(e->estate);
-		found = false;
-	}
 	if (!found)
 	{
-		ExprState **exprs;
-
-		/* Stale until complete: an error part way leaves it to be rebuilt. */
-		e->stale = true;
-		e->estate = NULL;
-		old = MemoryContextSwitchTo(check_cxt);
-		e->estate = CreateExecutorState();
-		MemoryContextSwitchTo(e->estate->es_query_cxt);
-		exprs = palloc(sizeof(ExprState *) * constr->num_check);
-		for (int i = 0; i < constr->num_check; i++)
-			exprs[i] = ExecPrepareExpr((Expr *) stringToNode(constr->check[i].ccbin), e->estate);
-		MemoryContextSwitchTo(old);
-		e->exprs = exprs;
-		e->stale = false;
+		e->valid = false;
+		e->building = false;
+		e->ncheck = 0;
+		e->cxt = NULL;
+		e->checks = NULL;
+		BuildChecks(e, constr);
 	}
-	rri->ri_ConstraintExprs = e->exprs;
+	if (e->building || e->ncheck != constr->num_check)
+		return;
+	/* As ExecRelCheck prepares them, from copies. */
+	old = MemoryContextSwitchTo(estate->es_query_cxt);
+	exprs = palloc(sizeof(ExprState *) * e->ncheck);
+	for (int i = 0; i < e->ncheck; i++)
+		exprs[i] = ExecInitExpr(copyObject(e->checks[i]), NULL);
+	MemoryContextSwitchTo(old);
+	rri->ri_ConstraintExprs = exprs;
 }
 
 /* The row to write, in slot, checked as an INSERT checks it: NOT NULL and CHECK constraints. */
@@ -484,7 +552,7 @@ OpenIdentifiers(CdpRowStore *rs, void *arg)
 {
 	Relation	rel;
 
-	OpenTarget(CdpRelid("identifiers"), &rs->idents, &rs->ident_slot, true);
+	OpenTarget(CdpRelid("identifiers"), rs->estate, &rs->idents, &rs->ident_slot, true);
 	rel = rs->idents->ri_RelationDesc;
 	rs->conflict_slot = table_slot_create(rel, NULL);
 	rs->ident_arbiters = IdentifierArbiters(rs->idents);
@@ -578,7 +646,7 @@ OpenProfiles(CdpRowStore *rs, void *arg)
 	Relation	rel;
 	Oid			pkey;
 
-	OpenTarget(CdpRelid("profiles"), &rs->profiles, &rs->profile_new, false);
+	OpenTarget(CdpRelid("profiles"), rs->estate, &rs->profiles, &rs->profile_new, false);
 	rel = rs->profiles->ri_RelationDesc;
 	rs->profile_old = table_slot_create(rel, NULL);
 	pkey = RelationGetPrimaryKeyIndex(rel);
@@ -730,7 +798,7 @@ OpenLeaf(CdpRowStore *rs, void *arg)
 	memset(leaf, 0, sizeof(CdpRowLeaf));
 	leaf->relid = lo->relid;
 	lo->leaf = leaf;
-	OpenTarget(lo->relid, &leaf->rri, &leaf->slot, false);
+	OpenTarget(lo->relid, rs->estate, &leaf->rri, &leaf->slot, false);
 	rel = leaf->rri->ri_RelationDesc;
 	/* Routed rows fire the partition's row triggers; its policies do not apply. */
 	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
