@@ -540,8 +540,7 @@ Seen(CdpCall *call, CdpMessage *m, int64 profile)
 {
 	Datum		v[3];
 
-	if (cdp_rowstore_seen(&call->batch.rows, call->batch.tenant->tenant_id, profile, m->seen_time, m->seen_time,
-						  CDP_SEEN_GRANULARITY_USECS))
+	if (cdp_rowstore_seen(&call->batch.rows, call->batch.tenant->tenant_id, profile, m->seen_time, m->seen_time))
 		return;
 	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
 	v[1] = Int64GetDatum(profile);
@@ -612,7 +611,7 @@ DedupeAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id)
 	bool		stored;
 	int32		tid = call->batch.tenant->tenant_id;
 	bool		check_seen = !SeenRecently(tid, profile, m->seen_time) &&
-		!cdp_profile_seen_covers(&call->batch.probe.profiles, profile, m->seen_time, CDP_SEEN_GRANULARITY_USECS);
+		!cdp_profile_seen_covers(&call->batch.probe.profiles, profile, m->seen_time);
 
 	if (call->claim_plain)
 	{
@@ -882,6 +881,15 @@ typedef struct SeenRow
 	TimestampTz last;
 } SeenRow;
 
+/* A message of the chunk that is new and was accepted (its event and profile times are to be written). */
+static bool
+Accepted(CdpCall *call, Pending *p)
+{
+	CdpResult  *r = &call->results[p->index];
+
+	return p->fresh && r->status != NULL && strcmp(r->status, "accepted") == 0;
+}
+
 static int
 CompareSeenRow(const void *a, const void *b)
 {
@@ -914,13 +922,14 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 			   *lasts;
 	Datum		v[4];
 	int			n = 0,
-				k = 0;
+				k = 0,
+				done = 0;
 
 	for (int i = 0; i < np; i++)
 	{
 		CdpResult  *r = &call->results[p[i].index];
 
-		if (!p[i].fresh || r->status == NULL || strcmp(r->status, "accepted") != 0)
+		if (!Accepted(call, &p[i]))
 			continue;
 		if (p[i].m.created_profile || strcmp(p[i].m.type, "identify") == 0)
 			continue;
@@ -943,15 +952,14 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 			rows[++k] = rows[i];
 	}
 	n = k + 1;
-	/* Directly (rowstore.c), one profile after the other, in profile id order. */
-	if (cdp_rowstore_seen(&call->batch.rows, tid, rows[0].profile_id, rows[0].first, rows[0].last,
-						  CDP_SEEN_GRANULARITY_USECS))
-	{
-		for (int i = 1; i < n; i++)
-			(void) cdp_rowstore_seen(&call->batch.rows, tid, rows[i].profile_id, rows[i].first, rows[i].last,
-									 CDP_SEEN_GRANULARITY_USECS);
+	/* Directly (rowstore.c), one profile after the other, in profile id order; the rest by the statement. */
+	while (done < n && cdp_rowstore_seen(&call->batch.rows, tid, rows[done].profile_id, rows[done].first,
+										 rows[done].last))
+		done++;
+	if (done == n)
 		return;
-	}
+	rows += done;
+	n -= done;
 	ids = palloc(sizeof(Datum) * n);
 	firsts = palloc(sizeof(Datum) * n);
 	lasts = palloc(sizeof(Datum) * n);
@@ -966,14 +974,6 @@ BulkSeen(CdpCall *call, Pending *p, int np)
 	v[2] = PointerGetDatum(MakeArray(firsts, NULL, n, TIMESTAMPTZOID));
 	v[3] = PointerGetDatum(MakeArray(lasts, NULL, n, TIMESTAMPTZOID));
 	cdp_plan_exec(PLAN_BULK_SEEN, v, NULL);
-}
-
-static bool
-Accepted(CdpCall *call, Pending *p)
-{
-	CdpResult  *r = &call->results[p->index];
-
-	return p->fresh && r->status != NULL && strcmp(r->status, "accepted") == 0;
 }
 
 /*

@@ -60,6 +60,7 @@
 #include "utils/wait_event.h"
 
 #include "cdp.h"
+#include "plans.h"
 #include "locks.h"
 
 PG_FUNCTION_INFO_V1(cdp_lock_tenant_for_erasure);
@@ -253,10 +254,10 @@ RememberSeen(CdpProfileRels *rels, int64 profile_id, TupleTableSlot *slot)
 }
 
 bool
-cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t, int64 granularity)
+cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t)
 {
 	return rels->seen_profile == profile_id && profile_id != 0 &&
-		rels->last_seen >= t - granularity && rels->first_seen <= t;
+		cdp_seen_covers(rels->first_seen, rels->last_seen, t, t);
 }
 
 static ProfileState

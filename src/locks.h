@@ -88,11 +88,11 @@ extern void cdp_profile_rels_close(CdpProfileRels *rels);
 
 /*
  * Does the profile's row, as the last look at it found it (see
- * CdpProfileRels), already cover an event at t within granularity, so that
+ * CdpProfileRels), already cover an event at t (cdp_seen_covers), so that
  * the last_seen_at update would write nothing? (Both times only ever move
  * outwards, so what a committed version covers stays covered.)
  */
-extern bool cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t, int64 granularity);
+extern bool cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t);
 
 /*
  * Before storing an event for a known profile without locking its row: the

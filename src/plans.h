@@ -57,6 +57,17 @@ typedef enum CdpPlanId
 #define CDP_SEEN_GRANULARITY_USECS ((int64) CDP_SEEN_GRANULARITY_MINUTES * 60 * USECS_PER_SEC)
 
 /*
+ * Would PLAN_SEEN leave a profile row with these times as it is, for events
+ * seen from first to last? The one rule, also for the direct path
+ * (rowstore.c) and the skip of a known person's update (locks.c).
+ */
+static inline bool
+cdp_seen_covers(TimestampTz row_first, TimestampTz row_last, TimestampTz first, TimestampTz last)
+{
+	return row_last >= last - CDP_SEEN_GRANULARITY_USECS && row_first <= first;
+}
+
+/*
  * Executes a plan (nulls as for SPI_execute_plan, NULL for none). Raises on
  * an SPI failure. Keeps CurrentMemoryContext (SPI would leave its own
  * procedure context current). Returns the number of rows processed; rows

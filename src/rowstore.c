@@ -45,6 +45,7 @@
 #include "utils/snapmgr.h"
 
 #include "cdp.h"
+#include "plans.h"
 #include "rowstore.h"
 
 static const char *const event_columns[CDP_EVENT_COLUMNS] = {
@@ -703,8 +704,7 @@ FetchProfile(CdpRowStore *rs, Snapshot snapshot, int32 tenant_id, int64 profile_
  * its times must move. TM_Ok also when nothing was to be done.
  */
 static TM_Result
-TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
-		int64 granularity)
+TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last)
 {
 	Relation	rel = rs->profiles->ri_RelationDesc;
 	TupleTableSlot *old = rs->profile_old;
@@ -729,7 +729,7 @@ TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, T
 	{
 		old_first = DatumGetTimestampTz(slot_getattr(old, PROFILE_FIRST_SEEN, &isnull));
 		old_last = DatumGetTimestampTz(slot_getattr(old, PROFILE_LAST_SEEN, &isnull));
-		if (old_last < last - granularity || old_first > first)
+		if (!cdp_seen_covers(old_first, old_last, first, last))
 		{
 			slot_getallattrs(old);
 			ExecClearTuple(new);
@@ -752,8 +752,7 @@ TrySeen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, T
 }
 
 bool
-cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last,
-				  int64 granularity)
+cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampTz first, TimestampTz last)
 {
 	if (IsolationUsesXactSnapshot() || !cdp_rowstore_usable(rs))
 		return false;
@@ -765,7 +764,7 @@ cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id, TimestampT
 	CommandCounterIncrement();
 	for (;;)
 	{
-		TM_Result	result = TrySeen(rs, tenant_id, profile_id, first, last, granularity);
+		TM_Result	result = TrySeen(rs, tenant_id, profile_id, first, last);
 
 		switch (result)
 		{

@@ -96,14 +96,14 @@ extern bool cdp_rowstore_identifier(CdpRowStore *rs, Datum *values, bool *insert
 /*
  * UPDATE cdp.profiles SET last_seen_at = greatest(last_seen_at, last),
  * first_seen_at = least(first_seen_at, first) of the profile, or of the
- * one it is merged into, where either moves by more than granularity: in
+ * one it is merged into, unless cdp_seen_covers (plans.h) says the row already covers them: in
  * READ COMMITTED, as that statement would do it (a row updated meanwhile
  * is looked up again and rechecked; a deleted one is skipped). False
  * (nothing done) when the fast path does not apply (REPEATABLE READ and up,
  * or a table an UPDATE would do more to): the caller runs the statement.
  */
 extern bool cdp_rowstore_seen(CdpRowStore *rs, int32 tenant_id, int64 profile_id,
-							  TimestampTz first, TimestampTz last, int64 granularity);
+							  TimestampTz first, TimestampTz last);
 
 extern void cdp_rowstore_close(CdpRowStore *rs);
 
