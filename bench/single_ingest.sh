@@ -7,7 +7,9 @@
 # quarter identify; each transaction reads one by key and gives it a new messageId).
 # Runs: plain INSERT of the same message into cdp.events
 # (bench/pgbench/insert.sql), then cdp.ingest (bench/pgbench/ingest.sql), then
-# the INSERT again; the ratio uses the mean of the two INSERT runs. Latency percentiles come from the
+# then (BENCH_FLOOR=1, the default) the floor (bench/pgbench/floor.sql: the
+# least a message needs under cdp's promises, one plain statement), then
+# the INSERT again; the ratios use the mean of the two INSERT runs. Latency percentiles come from the
 # per-transaction logs (pgbench -l).
 . "$(dirname "$0")/lib.sh"
 as_postgres "$0" "$@"
@@ -35,7 +37,12 @@ if has_function 'cdp.ingest_batch(text,jsonb)'; then
 fi
 say "making 500 000 live messages (bench.live_pool, not timed)"
 bq -c "SELECT bench.make_live_pool(100000)" -c "VACUUM ANALYZE bench.live_pool" >/dev/null
-export PGOPTIONS="-c bench.key=$key -c bench.tenant_id=$TID -c bench.source_id=$SID"
+FLOOR=${BENCH_FLOOR:-1}
+if [ "$FLOOR" = 1 ]; then
+  bq -c "SELECT bench.make_floor_pool(bench.tenant_id('single'))" -c "VACUUM ANALYZE bench.floor_pool" >/dev/null
+fi
+FTID=$(bqv "SELECT bench.tenant_id('single')")
+export PGOPTIONS="-c bench.key=$key -c bench.tenant_id=$TID -c bench.source_id=$SID -c bench.floor_tenant_id=$FTID"
 
 run() {   # run NAME SCRIPT: prints "tps p50 p95 p99 failed load"
   local name=$1 script=$2 out l0
@@ -69,11 +76,17 @@ else
   row "cdp.ingest, tps" pending
   say "cdp.ingest does not exist yet (ingest branch not merged): figures pending"
 fi
+if [ "$FLOOR" = 1 ]; then
+  flo=$(run floor "$BENCH_HOME/pgbench/floor.sql")
+  report "floor: identifier lookups + messageId claim + event, one statement" "$flo"
+fi
 ins2=$(run insert2 "$BENCH_HOME/pgbench/insert.sql"); report "plain INSERT into cdp.events (after)" "$ins2"
 
 if [ -n "${ing:-}" ]; then
   ins_mean=$(awk -v a="${ins1%% *}" -v b="${ins2%% *}" 'BEGIN { print (a + b) / 2 }')
   row "ratio cdp.ingest / INSERT tps (target >= 0.90)" "$(ratio "${ing%% *}" "$ins_mean")"
+  [ -z "${flo:-}" ] || row "ratio floor / INSERT tps (the most any implementation of the promises reaches)" "$(ratio "${flo%% *}" "$ins_mean")"
+  [ -z "${flo:-}" ] || row "ratio cdp.ingest / floor tps" "$(ratio "${ing%% *}" "${flo%% *}")"
   read -r _ _ p95 _ <<<"$ing"
   row "cdp.ingest p95 ms (target <= 3)" "$p95"
 fi
