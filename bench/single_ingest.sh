@@ -6,7 +6,7 @@
 # 100 000 people known beforehand (bench.live_pool, made before the runs: a
 # quarter identify; each transaction reads one by key and gives it a new messageId).
 # Runs: plain INSERT of the same message into cdp.events
-# (bench/pgbench/insert.sql), then cdp.ingest (bench/pgbench/ingest.sql), then
+# (bench/pgbench/insert.sql), then cdp.ingest (bench/pgbench/ingest.sql),
 # then (BENCH_FLOOR=1, the default) the floor (bench/pgbench/floor.sql: the
 # least a message needs under cdp's promises, one plain statement), then
 # the INSERT again; the ratios use the mean of the two INSERT runs. Latency percentiles come from the
