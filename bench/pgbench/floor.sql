@@ -1,14 +1,16 @@
 -- bench/single_ingest.sh floor: the least work a message of a known person
 -- needs under cdp's promises, as one plain statement with nothing of the
--- engine: look up its identifiers (their hashes made beforehand, in
--- bench.floor_pool), claim its messageId in cdp.message_ids (exact dedupe)
--- and store its event. No validation, hashing, merge or limit checks,
--- traits, last_seen_at, consent or result row. If this statement cannot
--- reach a target ratio against insert.sql, no implementation of the same
--- promises can. Reads its message as insert.sql and ingest.sql do.
+-- engine: look up its identifiers (their hashes made beforehand: columns uh
+-- and ah of bench.live_pool), claim its messageId in cdp.message_ids (exact
+-- dedupe) and store its event. No validation, hashing, merge or limit
+-- checks, traits, last_seen_at, consent or result row; and the claim is a
+-- plain INSERT, so a repeated messageId would fail the transaction where cdp
+-- answers "duplicate" (cdp pays a subtransaction per call for that). So it
+-- is generous: an implementation of the same promises does more. Reads its
+-- message as insert.sql and ingest.sql do.
 \set i random(0, 499999)
 WITH p AS (SELECT f.m || jsonb_build_object('messageId', gen_random_uuid()::text) AS m, f.uh, f.ah
-             FROM bench.floor_pool f WHERE f.i = :i),
+             FROM bench.live_pool f WHERE f.i = :i),
      who AS (SELECT least((SELECT d.profile_id FROM cdp.identifiers d
                             WHERE d.tenant_id = current_setting('bench.floor_tenant_id')::integer
                               AND d.id_type = 'user_id' AND d.id_hash = p.uh),

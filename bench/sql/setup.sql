@@ -147,17 +147,20 @@ BEGIN
   SELECT i, bench.message(i, people, now(), '0'::interval) FROM generate_series(0, 5 * people - 1) i;
 END $$;
 
--- The same messages with the hashes of their userId and anonymousId under a
--- tenant's secret (cdp._identifier_hash, the engine's own), for
--- bench/pgbench/floor.sql, which looks them up without hashing.
-CREATE FUNCTION bench.make_floor_pool(p_tenant_id integer) RETURNS void LANGUAGE plpgsql AS $$
+-- Adds the hashes of each message's userId and anonymousId under a tenant's
+-- secret (cdp._identifier_hash, the engine's own) to bench.live_pool, for
+-- bench/pgbench/floor.sql, which looks them up without hashing. The table is
+-- rebuilt rather than updated, so that all three pgbench scripts read the
+-- same table, of the same size, with no dead rows.
+CREATE FUNCTION bench.add_floor_hashes(p_tenant_id integer) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
-  DROP TABLE IF EXISTS bench.floor_pool;
-  CREATE TABLE bench.floor_pool (i integer PRIMARY KEY, m jsonb NOT NULL, uh bytea, ah bytea);
-  INSERT INTO bench.floor_pool
+  CREATE TABLE bench.live_pool_hashed (i integer PRIMARY KEY, m jsonb NOT NULL, uh bytea, ah bytea);
+  INSERT INTO bench.live_pool_hashed
   SELECT i, m, cdp._identifier_hash(p_tenant_id, 'user_id', m ->> 'userId'),
          cdp._identifier_hash(p_tenant_id, 'anonymous_id', m ->> 'anonymousId')
     FROM bench.live_pool;
+  DROP TABLE bench.live_pool;
+  ALTER TABLE bench.live_pool_hashed RENAME TO live_pool;
 END $$;
 
 -- n profiles with ids base+1 .. base+n, each with a user_id (lk-user-<i>) and
