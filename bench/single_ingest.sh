@@ -75,18 +75,18 @@ report() {   # report NAME LABEL: mean tps (spread over its runs) and latency pe
   row "$2, tps (mean, $(echo $t | wc -w) runs x ${DURATION} s)" "$(mean "$t")"
   row "$2, tps spread (lowest-highest run)" "$(spread "$t")"
   row "$2, latency p50 / p95 / p99 ms" "$(percentiles "$BENCH_WORK/log_$1" | tr ' ' /)"
-  [ "${FAILED[$1]}" = 0 ] || say "  $2: ${FAILED[$1]} failed transactions"
+  if [ "${FAILED[$1]}" != 0 ]; then say "  $2: ${FAILED[$1]} failed transactions"; fi
 }
 
 rm -f "$BENCH_WORK"/log_*
 HAS_INGEST=0
-has_function 'cdp.ingest(text,jsonb)' && HAS_INGEST=1
+if has_function 'cdp.ingest(text,jsonb)'; then HAS_INGEST=1; fi
 # Alternating rounds (the machine drifts between runs): INSERT, cdp.ingest,
 # the floor; a last INSERT closes, so every run has an INSERT on each side.
 for k in $(seq 1 "$ROUNDS"); do
   each insert "$BENCH_HOME/pgbench/insert.sql" "$k"
-  [ "$HAS_INGEST" = 1 ] && each ingest "$BENCH_HOME/pgbench/ingest.sql" "$k"
-  [ "$FLOOR" = 1 ] && each floor "$BENCH_HOME/pgbench/floor.sql" "$k"
+  if [ "$HAS_INGEST" = 1 ]; then each ingest "$BENCH_HOME/pgbench/ingest.sql" "$k"; fi
+  if [ "$FLOOR" = 1 ]; then each floor "$BENCH_HOME/pgbench/floor.sql" "$k"; fi
 done
 each insert "$BENCH_HOME/pgbench/insert.sql" "$((ROUNDS + 1))"
 
@@ -101,7 +101,7 @@ else
   row "cdp.ingest, tps" pending
   say "cdp.ingest does not exist yet (ingest branch not merged): figures pending"
 fi
-[ "$FLOOR" = 1 ] && report floor "floor: identifier lookups + messageId claim + event, one statement"
+if [ "$FLOOR" = 1 ]; then report floor "floor: identifier lookups + messageId claim + event, one statement"; fi
 
 ins_mean=$(mean "${TPS[insert]}")
 if [ "$HAS_INGEST" = 1 ]; then
@@ -109,7 +109,7 @@ if [ "$HAS_INGEST" = 1 ]; then
 fi
 if [ "$FLOOR" = 1 ]; then
   row "ratio floor / INSERT tps (the most an implementation of the promises reaches)" "$(ratio "$(mean "${TPS[floor]}")" "$ins_mean")"
-  [ "$HAS_INGEST" = 1 ] && row "ratio cdp.ingest / floor tps" "$(ratio "$(mean "${TPS[ingest]}")" "$(mean "${TPS[floor]}")")"
+  if [ "$HAS_INGEST" = 1 ]; then row "ratio cdp.ingest / floor tps" "$(ratio "$(mean "${TPS[ingest]}")" "$(mean "${TPS[floor]}")")"; fi
 fi
 if [ "$HAS_INGEST" = 1 ]; then
   row "cdp.ingest p95 ms (target <= 3)" "$(percentiles "$BENCH_WORK/log_ingest" | cut -d' ' -f2)"
