@@ -581,8 +581,8 @@ Claim(CdpCall *call, CdpMessage *m, int64 event_id)
 static void
 ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool seen)
 {
-	Datum		v[17];
-	char		nulls[17];
+	Datum		v[CDP_EVENT_COLUMNS + 1];	/* the event's, then the seen time */
+	char		nulls[CDP_EVENT_COLUMNS + 1];
 
 	memset(nulls, ' ', sizeof(nulls));
 	EventValues(call, m, profile, event_id, v, nulls);
@@ -594,7 +594,7 @@ ClaimAndStore(CdpCall *call, CdpMessage *m, int64 profile, int64 event_id, bool 
 			Seen(call, m, profile);
 		return;
 	}
-	v[16] = TimestampTzGetDatum(m->seen_time);
+	v[CDP_EVENT_COLUMNS] = TimestampTzGetDatum(m->seen_time);
 	cdp_plan_exec(seen ? PLAN_CLAIM_EVENT_SEEN : PLAN_CLAIM_AND_EVENT, v, nulls);
 }
 

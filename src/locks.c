@@ -228,16 +228,7 @@ cdp_profile_rels_close(CdpProfileRels *rels)
 	rels->index = NULL;
 }
 
-/*
- * The profile row as it is now, committed or not (SnapshotDirty, as unique
- * and foreign key checks look). Every version the index leads to is looked
- * at: one that no transaction in progress deletes or replaces means the
- * profile lives (an update in progress leaves it alive either way); if
- * that version has merged_into set, merged (committed, or by this
- * transaction) or merging (by a transaction in progress: *xid); only
- * versions being deleted or replaced: wait for *xid and look again; none
- * at all: gone.
- */
+/* The row's first_seen_at and last_seen_at, for cdp_profile_seen_covers. */
 static void
 RememberSeen(CdpProfileRels *rels, int64 profile_id, TupleTableSlot *slot)
 {
@@ -260,6 +251,16 @@ cdp_profile_seen_covers(CdpProfileRels *rels, int64 profile_id, TimestampTz t)
 		cdp_seen_covers(rels->first_seen, rels->last_seen, t, t);
 }
 
+/*
+ * The profile row as it is now, committed or not (SnapshotDirty, as unique
+ * and foreign key checks look). Every version the index leads to is looked
+ * at: one that no transaction in progress deletes or replaces means the
+ * profile lives (an update in progress leaves it alive either way); if
+ * that version has merged_into set, merged (committed, or by this
+ * transaction) or merging (by a transaction in progress: *xid); only
+ * versions being deleted or replaced: wait for *xid and look again; none
+ * at all: gone.
+ */
 static ProfileState
 ProfileNow(CdpProfileRels *rels, int32 tenant_id, int64 profile_id, TransactionId *xid)
 {

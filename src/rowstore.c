@@ -268,13 +268,10 @@ AsCall(CdpRowStore *rs, void (*fn) (CdpRowStore *, void *), void *arg)
 static void
 Open(CdpRowStore *rs, void *arg)
 {
-	Relation	claims;
-
 	rs->opened = true;
 	rs->estate = CreateExecutorState();
 	rs->events = table_open(CdpRelid("events"), RowExclusiveLock);
 	OpenTarget(CdpRelid("message_ids"), rs->estate, &rs->claims, &rs->claim_slot, false);
-	claims = rs->claims->ri_RelationDesc;
 	/*
 	 * heap_insert does not check for a read-only transaction (the INSERT's
 	 * executor does): today nextval() for the event id refuses first, but
@@ -283,9 +280,7 @@ Open(CdpRowStore *rs, void *arg)
 	rs->usable = !XactReadOnly && rs->events->rd_rel->relkind == RELKIND_PARTITIONED_TABLE &&
 		LayoutIs(rs->events, event_columns, event_types, CDP_EVENT_COLUMNS) &&
 		PlainTarget(rs->events) && MayInsert(rs->events) &&
-		claims->rd_rel->relkind == RELKIND_RELATION &&
-		LayoutIs(claims, claim_columns, claim_types, CDP_CLAIM_COLUMNS) &&
-		PlainTarget(claims) && MayInsert(claims) && IndexesImmediate(rs->claims);
+		PlainTable(rs->claims, claim_columns, claim_types, CDP_CLAIM_COLUMNS);
 }
 
 bool
@@ -799,8 +794,12 @@ OpenLeaf(CdpRowStore *rs, void *arg)
 	lo->leaf = leaf;
 	OpenTarget(lo->relid, rs->estate, &leaf->rri, &leaf->slot, false);
 	rel = leaf->rri->ri_RelationDesc;
-	/* Routed rows fire the partition's row triggers; its policies do not apply. */
-	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION && rel->trigdesc == NULL &&
+	/*
+	 * Routed rows fire the partition's row triggers (PlainTarget refuses
+	 * any); its policies do not apply, nor its privileges (the INSERT
+	 * checks the parent's), so this is PlainTable without MayInsert.
+	 */
+	leaf->usable = rel->rd_rel->relkind == RELKIND_RELATION &&
 		LayoutIs(rel, event_columns, event_types, CDP_EVENT_COLUMNS) &&
 		PlainTarget(rel) && IndexesImmediate(leaf->rri);
 }
@@ -901,22 +900,8 @@ Close(CdpRowStore *rs, void *arg)
 		table_close(rs->events, NoLock);
 	if (rs->estate != NULL)
 		FreeExecutorState(rs->estate);
-	rs->nleaves = 0;
-	rs->claims = NULL;
-	rs->claim_slot = NULL;
-	rs->idents = NULL;
-	rs->ident_slot = NULL;
-	rs->conflict_slot = NULL;
-	rs->idents_usable = false;
-	rs->profiles = NULL;
-	rs->profiles_pkey = NULL;
-	rs->profile_old = NULL;
-	rs->profile_new = NULL;
-	rs->profiles_usable = false;
-	rs->events = NULL;
-	rs->estate = NULL;
-	rs->opened = false;
-	rs->usable = false;
+	/* Nothing open, as at the call's start: AsCall made its owner and context current. */
+	cdp_rowstore_init(rs);
 }
 
 void
