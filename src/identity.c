@@ -189,7 +189,8 @@ ProfileCounts(CdpBatch *b, int64 profile_id, Counts *c)
 	memset(c, 0, sizeof(Counts));
 	v[0] = Int32GetDatum(b->tenant->tenant_id);
 	v[1] = Int64GetDatum(profile_id);
-	rows = cdp_plan_exec(PLAN_COUNT_TYPES, v, NULL);
+	/* Committed now, not as of a REPEATABLE READ snapshot: see cdp_plan_exec_latest. */
+	rows = cdp_plan_exec_latest(PLAN_COUNT_TYPES, v, NULL);
 	for (uint64 r = 0; r < rows; r++)
 	{
 		bool		isnull;
@@ -295,10 +296,10 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 	nulls[7] = w_traits ? ' ' : 'n';
 	v[8] = w_times ? JsonbPGetDatum(w_times) : (Datum) 0;
 	nulls[8] = w_times ? ' ' : 'n';
-	cdp_plan_exec(PLAN_REPOINT_AND_LOG, v, nulls);
+	cdp_plan_exec_latest(PLAN_REPOINT_AND_LOG, v, nulls);
 
 	cdp_probe_note_merge(&b->probe, loser, winner);
-	cdp_plan_exec(PLAN_FLATTEN, v, NULL);
+	cdp_plan_exec_latest(PLAN_FLATTEN, v, NULL);
 	if (cdp_plan_exec(PLAN_MARK_MERGED, v, NULL) != 1)
 		elog(ERROR, "profile " INT64_FORMAT " vanished during a merge", loser);
 	l_traits = DatumGetJsonbP(cdp_plan_value(0, 1, &isnull));

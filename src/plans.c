@@ -6,11 +6,13 @@
  */
 #include "postgres.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
+#include "utils/snapmgr.h"
 
 #include "plans.h"
 
@@ -281,6 +283,30 @@ cdp_plan_exec(CdpPlanId id, Datum *values, const char *nulls)
 	MemoryContextSwitchTo(cxt);
 	if (rc < 0)
 		elog(ERROR, "SPI_execute_plan failed for \"%s\": %s", plan_defs[id].sql, SPI_result_code_string(rc));
+	return SPI_processed;
+}
+
+/*
+ * A transaction that attaches an identifier to an existing profile locks
+ * the profile's row but need not update it. At REPEATABLE READ a later
+ * locker of that row is therefore not refused (40001) once the attacher has
+ * committed, yet its snapshot does not show the attached identifier: counted
+ * with it, a second user_id passes the limit; moved with it, the identifier
+ * stays behind on the merged profile. Holding the row lock, we read and move
+ * what is committed now (nobody else can attach meanwhile).
+ */
+uint64
+cdp_plan_exec_latest(CdpPlanId id, Datum *values, const char *nulls)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	int			rc;
+
+	if (!IsolationUsesXactSnapshot())
+		return cdp_plan_exec(id, values, nulls);
+	rc = SPI_execute_snapshot(GetPlan(id), values, nulls, GetLatestSnapshot(), InvalidSnapshot, false, true, 0);
+	MemoryContextSwitchTo(cxt);
+	if (rc < 0)
+		elog(ERROR, "SPI_execute_snapshot failed for \"%s\": %s", plan_defs[id].sql, SPI_result_code_string(rc));
 	return SPI_processed;
 }
 

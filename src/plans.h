@@ -75,6 +75,14 @@ cdp_seen_covers(TimestampTz row_first, TimestampTz row_last, TimestampTz first, 
  */
 extern uint64 cdp_plan_exec(CdpPlanId id, Datum *values, const char *nulls);
 
+/*
+ * The same, but at REPEATABLE READ and SERIALIZABLE with the latest
+ * snapshot instead of the transaction's (as the RI checks do): for the
+ * identifiers of a profile this transaction holds locked, which another
+ * transaction may have attached and committed after our snapshot was taken.
+ */
+extern uint64 cdp_plan_exec_latest(CdpPlanId id, Datum *values, const char *nulls);
+
 /* Column col (1-based) of row row of the last result; copied into CurrentMemoryContext. */
 extern Datum cdp_plan_value(uint64 row, int col, bool *isnull);
 
