@@ -33,7 +33,9 @@ SELECT c.n, c.message_id, c.status,
                          ELSE (SELECT CASE p.merged_into WHEN cdp.lookup('chunk48', 'user_id', 'u1') THEN 'merged into p1'
                                                          ELSE 'other' END
                                  FROM cdp.profiles p WHERE p.tenant_id = :tid AND p.profile_id = c.profile_id) END AS profile,
-       e.profile_id = c.profile_id AS event_on_it
+       -- the event keeps the profile it was stored on; the result names its canonical one (test 71)
+       (SELECT coalesce(p.merged_into, p.profile_id) FROM cdp.profiles p
+         WHERE p.tenant_id = :tid AND p.profile_id = e.profile_id) = c.profile_id AS event_on_it
   FROM c48 c LEFT JOIN cdp.events e ON e.tenant_id = :tid AND e.event_id = c.event_id
  ORDER BY c.n;
 

@@ -299,6 +299,7 @@ Merge(CdpBatch *b, CdpMessage *m, int64 winner, int64 loser, CdpIdent *via)
 	cdp_plan_exec_latest(PLAN_REPOINT_AND_LOG, v, nulls);
 
 	cdp_probe_note_merge(&b->probe, loser, winner);
+	b->merged = true;
 	cdp_plan_exec_latest(PLAN_FLATTEN, v, NULL);
 	if (cdp_plan_exec(PLAN_MARK_MERGED, v, NULL) != 1)
 		elog(ERROR, "profile " INT64_FORMAT " vanished during a merge", loser);

@@ -1500,6 +1500,66 @@ FinishCall(CdpCall *call)
 	SPI_finish();
 }
 
+static int
+CompareInt64Pair(const void *a, const void *b)
+{
+	int64		x = ((const int64 *) a)[0];
+	int64		y = ((const int64 *) b)[0];
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * A result names the canonical profile (docs/ingestion.md). A message's
+ * profile was canonical when its event was stored, but a later message of
+ * the same call may have merged it into another: such results are mapped to
+ * the winner (merged_into is one hop). One statement, only for a batch that
+ * merged (b->merged is set also by attempts rolled back: harmless); a single
+ * message's result is its winner already.
+ */
+static void
+CanonicalResults(CdpCall *call)
+{
+	Datum	   *ids;
+	Datum		v[2];
+	int64	   *map;
+	int			n = 0;
+	uint64		rows;
+
+	if (!call->batch.merged)
+		return;
+	ids = palloc(sizeof(Datum) * call->n);
+	for (int i = 0; i < call->n; i++)
+		if (call->results[i].profile_id != 0)
+			ids[n++] = Int64GetDatum(call->results[i].profile_id);
+	if (n == 0)
+		return;
+	v[0] = Int32GetDatum(call->batch.tenant->tenant_id);
+	v[1] = PointerGetDatum(MakeArray(ids, NULL, n, INT8OID));
+	rows = cdp_plan_exec(PLAN_CANONICAL_OF, v, NULL);
+	map = palloc(sizeof(int64) * 2 * Max(rows, 1));
+	for (uint64 r = 0; r < rows; r++)
+	{
+		bool		isnull;
+
+		map[2 * r] = DatumGetInt64(cdp_plan_value(r, 1, &isnull));
+		map[2 * r + 1] = DatumGetInt64(cdp_plan_value(r, 2, &isnull));
+	}
+	cdp_plan_done();
+	qsort(map, rows, sizeof(int64) * 2, CompareInt64Pair);
+	for (int i = 0; i < call->n && rows > 0; i++)
+	{
+		int64		key[2] = {call->results[i].profile_id, 0};
+		int64	   *hit;
+
+		if (key[0] == 0)
+			continue;
+		hit = bsearch(key, map, rows, sizeof(int64) * 2, CompareInt64Pair);
+		if (hit)
+			call->results[i].profile_id = hit[1];
+	}
+}
+
 static void
 ResultValues(CdpResult *r, Datum *values, bool *nulls)
 {
@@ -1599,6 +1659,7 @@ cdp_ingest_batch(PG_FUNCTION_ARGS)
 		UseChunkContext(&call);
 	if (call.n > 0)
 		ProcessAll(&call);
+	CanonicalResults(&call);
 	FinishCall(&call);
 
 	InitMaterializedSRF(fcinfo, 0);

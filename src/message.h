@@ -28,6 +28,7 @@ typedef struct CdpBatch
 	TimestampTz sent_at;
 	CdpProbe	probe;			/* direct index lookups */
 	CdpRowStore rows;			/* direct row writes (rowstore.c) */
+	bool		merged;			/* a merge ran in this call: see CanonicalResults (ingest.c) */
 } CdpBatch;
 
 typedef struct CdpIdent

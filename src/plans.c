@@ -249,6 +249,11 @@ static const PlanDef plan_defs[NUM_PLANS] = {
 		"INSERT INTO cdp.message_ids (tenant_id, message_id, received_at, event_time, event_id) "
 		"VALUES ($1, $2, $3, $4, $5)",
 		5, {INT4OID, TEXTOID, TIMESTAMPTZOID, TIMESTAMPTZOID, INT8OID}},
+	/* Which of these profiles are merged, and into what (ingest.c CanonicalResults). */
+	[PLAN_CANONICAL_OF] = {
+		"SELECT profile_id, merged_into FROM cdp.profiles "
+		"WHERE tenant_id = $1 AND profile_id = ANY ($2::int8[]) AND merged_into IS NOT NULL",
+		2, {INT4OID, INT8ARR}},
 };
 
 static SPIPlanPtr plans[NUM_PLANS];
