@@ -8,7 +8,8 @@
  * international prefix; a number that cannot be put in E.164 is not an
  * identifier. Every other type: trimmed. Blocked values (placeholders SDKs
  * send when they know nothing: '', 'null', 'undefined', '0', '-1',
- * 'anonymous', plus the tenant's own list) are not identifiers.
+ * 'anonymous', the all-zero UUID, plus the tenant's own list) are not
+ * identifiers.
  */
 #include "postgres.h"
 
@@ -70,7 +71,13 @@ static const CountryCode country_codes[] = {
 /* Calling codes not tied to one country (ITU global services). */
 static const int global_codes[] = {800, 808, 870, 878, 881, 882, 883, 888, 979};
 
-static const char *const default_blocked[] = {"", "null", "undefined", "0", "-1", "anonymous"};
+/*
+ * The all-zero UUID is what iOS gives for the advertising id (and some SDKs
+ * for a device id) when the user denies tracking: shared by millions of
+ * devices, it would join every such user into one profile.
+ */
+static const char *const default_blocked[] = {"", "null", "undefined", "0", "-1", "anonymous",
+"00000000-0000-0000-0000-000000000000"};
 
 bool
 cdp_valid_id_type(const char *name)
