@@ -83,7 +83,13 @@ cdp_valid_id_type(const char *name)
 	{
 		char		c = name[n];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+		/*
+		 * '.' and '-' as well: Segment's own externalIds types are
+		 * "ios.idfa", "android.id", "ios.push_token"; RudderStack's look
+		 * like "hubspot-contacts". Never ':', which separates the type from
+		 * the value in the hashed text.
+		 */
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
 			return false;
 	}
 	return n <= 63;
