@@ -171,11 +171,27 @@ IsBlocked(const char *s, int len, List *blocked)
 }
 
 /*
+ * Is the NANP number "+1" followed by national (10 digits: NPA-NXX-XXXX, the
+ * area code and the exchange each beginning with 2-9)? Anything else under
+ * +1 is a local 7-digit number (the same digits in every area code) or a
+ * placeholder such as 123-456-7890 or 000-000-0000: not one person.
+ */
+static bool
+ValidNanp(const char *national)
+{
+	return strlen(national) == 10 && national[0] >= '2' && national[3] >= '2';
+}
+
+/*
  * A phone number in E.164, or NULL. Separators (space, -, ., /, parentheses)
  * are dropped; "+" or "00" starts an international number, whose calling code
  * must exist; otherwise the tenant's default country supplies it, after the
  * national trunk prefix (0; 1 in the NANP; 8 in Russia and Kazakhstan; none in
- * Italy, San Marino and the Vatican, where the 0 belongs to the number).
+ * Italy, San Marino and the Vatican, where the 0 belongs to the number). A
+ * "(0)" right after the calling code ("+44 (0)20 7946 0007", as numbers are
+ * commonly written in the UK, Germany, France, Switzerland...) is that trunk
+ * prefix, shown for national dialling: it is dropped, except under +39 and
+ * +378, where the 0 belongs to the number.
  */
 static char *
 NormalizePhone(const char *s, int len, const char *default_country)
@@ -183,6 +199,7 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	char		digits[64];
 	int			n = 0;
 	bool		plus = false;
+	int			paren_zero = -1;	/* index in digits of a "(0)", or -1 */
 	const char *p = s;
 	const char *end = s + len;
 	StringInfoData out;
@@ -194,6 +211,8 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	}
 	for (; p < end; p++)
 	{
+		if (*p == '(' && end - p >= 3 && p[1] == '0' && p[2] == ')' && paren_zero < 0)
+			paren_zero = n;
 		if (*p >= '0' && *p <= '9')
 		{
 			if (n >= (int) sizeof(digits) - 1)
@@ -214,10 +233,23 @@ NormalizePhone(const char *s, int len, const char *default_country)
 		plus = true;
 		memmove(digits, digits + 2, n - 1);
 		n -= 2;
+		paren_zero -= 2;
 	}
 	if (plus)
 	{
-		if (CallingCodeLength(digits) == 0)
+		int			cclen = CallingCodeLength(digits);
+		int			cc = 0;
+
+		if (cclen == 0)
+			return NULL;
+		for (int i = 0; i < cclen; i++)
+			cc = cc * 10 + (digits[i] - '0');
+		if (paren_zero == cclen && cc != 39 && cc != 378)
+		{
+			memmove(digits + cclen, digits + cclen + 1, n - cclen);
+			n--;
+		}
+		if (cc == 1 && !ValidNanp(digits + 1))
 			return NULL;
 		appendStringInfoString(&out, digits);
 	}
@@ -232,6 +264,8 @@ NormalizePhone(const char *s, int len, const char *default_country)
 		{
 			if (n == 11 && digits[0] == '1')
 				national++;
+			if (!ValidNanp(national))
+				return NULL;
 		}
 		else if (code == 7)
 		{
