@@ -287,6 +287,33 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	return out.data;
 }
 
+/*
+ * e164, or NULL if the tenant's list blocks that number however either is
+ * written: "+442079460000" and "020 7946 0000" in the list both block
+ * "+44 20 7946 0000" and "020 7946 0000" for a GB tenant. The list is short
+ * and only phone numbers pay for this.
+ */
+static char *
+BlockedPhone(char *e164, const char *default_country, List *blocked)
+{
+	ListCell   *lc;
+
+	if (e164 == NULL)
+		return NULL;
+	foreach(lc, blocked)
+	{
+		const char *b = lfirst(lc);
+		char	   *nb = NormalizePhone(b, strlen(b), default_country);
+		bool		same = nb != NULL && strcmp(nb, e164) == 0;
+
+		if (nb)
+			pfree(nb);
+		if (same)
+			return NULL;
+	}
+	return e164;
+}
+
 char *
 cdp_normalize_identifier(const char *id_type, const char *value, int len,
 						 const char *default_country, List *blocked)
@@ -305,7 +332,7 @@ cdp_normalize_identifier(const char *id_type, const char *value, int len,
 		return NULL;
 
 	if (strcmp(id_type, CDP_ID_PHONE) == 0)
-		return NormalizePhone(s, len, default_country);
+		return BlockedPhone(NormalizePhone(s, len, default_country), default_country, blocked);
 
 	result = pnstrdup(s, len);
 	if (strcmp(id_type, CDP_ID_EMAIL) == 0)
