@@ -150,6 +150,8 @@ EventTime(CdpMessage *m, CdpBatch *batch)
 		!TimeField(m, m->root, "sentAt", &sent, &has_sent) ||
 		!TimeField(m, m->root, "receivedAt", &recv, &has_recv))
 		return false;
+	if (!has_sent && batch->bad_sent_at)
+		return Reject(m, batch->bad_sent_at_sqlstate, pstrdup(batch->bad_sent_at));
 	if (!has_sent && batch->has_sent_at)
 	{
 		sent = batch->sent_at;
