@@ -6,7 +6,8 @@
  * Ana@x.org from ana@x.org splits a person). phone: E.164 ("+" and 8 to 15
  * digits), using the tenant's default country for numbers written without an
  * international prefix; a number that cannot be put in E.164 is not an
- * identifier. Every other type: trimmed. Blocked values (placeholders SDKs
+ * identifier. Every other type: trimmed (of ASCII and, in UTF-8, Unicode
+ * spaces). Blocked values (placeholders SDKs
  * send when they know nothing: '', 'null', 'undefined', '0', '-1',
  * 'anonymous', plus the tenant's own list) are not identifiers.
  */
@@ -15,6 +16,7 @@
 #include <ctype.h>
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 
 #include "normalize.h"
 
@@ -149,6 +151,67 @@ static bool
 IsSpace(char c)
 {
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
+}
+
+/*
+ * Length of the Unicode space that the len bytes at p are exactly (UTF-8),
+ * or 0: no-break space, the typographic spaces U+2000-U+200A, zero-width
+ * space, line/paragraph separators, narrow and ideographic spaces, the BOM.
+ * Values copied from web pages and spreadsheets carry them ("kim@example.org"
+ * followed by U+00A0): trimmed like ASCII spaces, or one person is two.
+ */
+static int
+UnicodeSpace(const unsigned char *p, int len)
+{
+	if (len == 2)
+		return (p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0)) ? 2 : 0;
+	if (len != 3)
+		return 0;
+	if (p[0] == 0xE2 && p[1] == 0x80)
+		return (p[2] <= 0x8B || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF) && p[2] >= 0x80 ? 3 : 0;
+	if ((p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) ||
+		(p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80) ||
+		(p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||
+		(p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF))
+		return 3;
+	return 0;
+}
+
+/* Trims ASCII spaces, and in a UTF-8 database Unicode ones, from [*s, *e). */
+static void
+Trim(const char **s, const char **e)
+{
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+	bool		more = true;
+
+	while (more)
+	{
+		more = false;
+		while (*s < *e && IsSpace(**s))
+			(*s)++;
+		while (*e > *s && IsSpace((*e)[-1]))
+			(*e)--;
+		if (!utf8)
+			break;
+		for (int k = 2; k <= 3; k++)
+		{
+			if (*e - *s >= k && UnicodeSpace((const unsigned char *) *s, k) == k)
+			{
+				*s += k;
+				more = true;
+				break;
+			}
+		}
+		for (int k = 2; k <= 3; k++)
+		{
+			if (*e - *s >= k && UnicodeSpace((const unsigned char *) *e - k, k) == k)
+			{
+				*e -= k;
+				more = true;
+				break;
+			}
+		}
+	}
 }
 
 /* Is s (already trimmed, len bytes) a blocked value? */
@@ -322,10 +385,7 @@ cdp_normalize_identifier(const char *id_type, const char *value, int len,
 	const char *e = value + len;
 	char	   *result;
 
-	while (s < e && IsSpace(*s))
-		s++;
-	while (e > s && IsSpace(e[-1]))
-		e--;
+	Trim(&s, &e);
 	len = e - s;
 
 	if (IsBlocked(s, len, blocked))
