@@ -1,8 +1,9 @@
 -- Phone numbers: one person, one E.164 number, however it is written.
 -- 1. "+44 (0)20 7946 0007" (the trunk 0 in parentheses after the calling
 --    code, as numbers are written in the UK, Germany, France, Switzerland...)
---    is +442079460007, the same number as "020 7946 0007"; not under +39
---    (Italy) or +378 (San Marino), where the 0 belongs to the number.
+--    is +442079460007, the same number as "020 7946 0007" (and "+49 (030)
+--    1234567" is +49301234567); not under +39 (Italy), +378 (San Marino),
+--    +225, +241 or +242, where national numbers begin with 0.
 -- 2. A +1 (NANP) number has ten national digits, area code and exchange
 --    beginning with 2-9: a 7-digit local number (the same digits in every
 --    area code) or a placeholder (123-456-7890, 000-000-0000) is not an
@@ -21,7 +22,8 @@ SELECT t, v, cdp._normalize_identifier(pg_temp.tid(t), 'phone', v) AS e164
                ('ph-gb', '+49 (0)30 1234567'), ('ph-gb', '+33 (0)1 23 45 67 89'), ('ph-gb', '+41 (0)44 123 45 67'),
                ('ph-gb', '+39 (0)6 1234 5678'), ('ph-gb', '+39 06 1234 5678'), ('ph-gb', '+378 (0)549 123456'),
                ('ph-it', '06 1234 5678'),
-               ('ph-gb', '+44 20 (0)7946 0007'),
+               ('ph-gb', '+44 20 (0)7946 0007'), ('ph-gb', '+49 (030) 1234567'), ('ph-gb', '+44 (020) 7946 0007'),
+               ('ph-gb', '+225 (07) 12 34 56 78'), ('ph-gb', '+225 07 12 34 56 78'),
                ('ph-us', '(415) 555-2671'), ('ph-us', '1 415 555 2671'), ('ph-us', '+1 415 555 2671'), ('ph-us', '001 415 555 2671'),
                ('ph-gb', '+1 415 555 2671'),
                ('ph-us', '555-2671'), ('ph-us', '+1 555 2671'), ('ph-us', '123-456-7890'), ('ph-us', '(000) 000-0000'),

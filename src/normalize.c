@@ -251,10 +251,11 @@ ValidNanp(const char *national)
  * must exist; otherwise the tenant's default country supplies it, after the
  * national trunk prefix (0; 1 in the NANP; 8 in Russia and Kazakhstan; none in
  * Italy, San Marino and the Vatican, where the 0 belongs to the number). A
- * "(0)" right after the calling code ("+44 (0)20 7946 0007", as numbers are
- * commonly written in the UK, Germany, France, Switzerland...) is that trunk
- * prefix, shown for national dialling: it is dropped, except under +39 and
- * +378, where the 0 belongs to the number.
+ * parenthesized 0 right after the calling code ("+44 (0)20 7946 0007", as
+ * numbers are commonly written in the UK, Germany, France, Switzerland...,
+ * or "+49 (030) 1234567") is that trunk prefix, shown for national dialling:
+ * it is dropped, except under +39, +378, +225, +241 and +242, where a
+ * national number begins with 0.
  */
 static char *
 NormalizePhone(const char *s, int len, const char *default_country)
@@ -262,7 +263,7 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	char		digits[64];
 	int			n = 0;
 	bool		plus = false;
-	int			paren_zero = -1;	/* index in digits of a "(0)", or -1 */
+	int			paren_zero = -1;	/* index in digits of a 0 after "(", or -1 */
 	const char *p = s;
 	const char *end = s + len;
 	StringInfoData out;
@@ -274,7 +275,7 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	}
 	for (; p < end; p++)
 	{
-		if (*p == '(' && end - p >= 3 && p[1] == '0' && p[2] == ')' && paren_zero < 0)
+		if (*p == '(' && end - p >= 2 && p[1] == '0' && paren_zero < 0)
 			paren_zero = n;
 		if (*p >= '0' && *p <= '9')
 		{
@@ -307,7 +308,7 @@ NormalizePhone(const char *s, int len, const char *default_country)
 			return NULL;
 		for (int i = 0; i < cclen; i++)
 			cc = cc * 10 + (digits[i] - '0');
-		if (paren_zero == cclen && cc != 39 && cc != 378)
+		if (paren_zero == cclen && cc != 39 && cc != 378 && cc != 225 && cc != 241 && cc != 242)
 		{
 			memmove(digits + cclen, digits + cclen + 1, n - cclen);
 			n--;
