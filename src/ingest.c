@@ -1466,7 +1466,14 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	cdp_heapkeep_apply();
 	call->callcxt = AllocSetContextCreate(CurrentMemoryContext, "cdp ingest call", ALLOCSET_DEFAULT_SIZES);
 	call->msgcxt = AllocSetContextCreate(call->callcxt, "cdp ingest message", ALLOCSET_DEFAULT_SIZES);
-	call->batch.received_at = GetCurrentTransactionStartTimestamp();
+	/*
+	 * The clock when the call began, not the caller's transaction start
+	 * (now()): a loader that keeps one transaction open across many calls
+	 * would otherwise date every message without a timestamp, and correct
+	 * every device clock (receivedAt - (sentAt - originalTimestamp)), by the
+	 * age of its transaction.
+	 */
+	call->batch.received_at = GetCurrentTimestamp();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
