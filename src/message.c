@@ -373,13 +373,17 @@ MessageId(CdpMessage *m)
 	return true;
 }
 
-/* The size of a message as JSON text, computed only when it may matter. */
+/*
+ * The size of a message as JSON text, computed only when it may matter: the
+ * text is at most six times the jsonb (a control character is one byte in
+ * jsonb and six, "\u0001", in JSON), so below a sixth of the limit it fits.
+ */
 static bool
 PayloadSize(CdpMessage *m)
 {
 	int			len = m->root_len;
 
-	if (len > cdp_max_payload_bytes / 4)
+	if (len > cdp_max_payload_bytes / 6)
 	{
 		char	   *text = JsonbToCString(NULL, m->root, len);
 
