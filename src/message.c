@@ -263,6 +263,16 @@ ExternalIds(IdCollector *col, JsonbContainer *context)
 		if (o == NULL)
 			return Reject(m, ERRCODE_INVALID_PARAMETER_VALUE,
 						  psprintf("context.externalIds[%u] must be an object with id and type", i));
+		/*
+		 * Segment's collection says whose id it is: "users", or "accounts"
+		 * for a company (e.g. {"type": "group_id", "collection":
+		 * "accounts"}). An account's id is not an identifier of a person:
+		 * taken as one, it would join everyone of the company.
+		 */
+		tv = cdp_json_get(o, "collection", &tbuf);
+		if (tv && tv->type == jbvString &&
+			!(tv->val.string.len == 5 && pg_strncasecmp(tv->val.string.val, "users", 5) == 0))
+			continue;
 		tv = cdp_json_get(o, "type", &tbuf);
 		iv = cdp_json_get(o, "id", &ibuf);
 		if (tv == NULL || tv->type != jbvString || !ScalarText(iv, &id) || id == NULL)
