@@ -51,7 +51,7 @@ IdTypeArg(text *arg)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid identifier type \"%s\"", id_type),
-				 errdetail("Identifier types are user_id, anonymous_id, email, phone, device_id, or a custom name of lower-case letters, digits and underscores.")));
+				 errdetail("Identifier types are user_id, anonymous_id, email, phone, device_id, or a custom name of lower-case letters, digits, underscores, dots and hyphens, beginning with a letter.")));
 	return id_type;
 }
 

@@ -1466,7 +1466,14 @@ StartCall(CdpCall *call, FunctionCallInfo fcinfo, const char *argname)
 	cdp_heapkeep_apply();
 	call->callcxt = AllocSetContextCreate(CurrentMemoryContext, "cdp ingest call", ALLOCSET_DEFAULT_SIZES);
 	call->msgcxt = AllocSetContextCreate(call->callcxt, "cdp ingest message", ALLOCSET_DEFAULT_SIZES);
-	call->batch.received_at = GetCurrentTransactionStartTimestamp();
+	/*
+	 * The clock when the call began, not the caller's transaction start
+	 * (now()): a loader that keeps one transaction open across many calls
+	 * would otherwise date every message without a timestamp, and correct
+	 * every device clock (receivedAt - (sentAt - originalTimestamp)), by the
+	 * age of its transaction.
+	 */
+	call->batch.received_at = GetCurrentTimestamp();
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	Authenticate(call, PG_GETARG_TEXT_PP(0));
@@ -1612,6 +1619,41 @@ cdp_ingest(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(tuple));
 }
 
+/* Reads the batch-level sentAt into call->batch (see CdpBatch.bad_sent_at). */
+static void
+BatchSentAt(CdpCall *call, JsonbValue *sent)
+{
+	CdpBatch   *b = &call->batch;
+	char	   *text;
+
+	if (sent->type != jbvString)
+	{
+		b->bad_sent_at = MemoryContextStrdup(call->callcxt,
+											 psprintf("the batch's sentAt must be an ISO 8601 string, not %s",
+													  cdp_json_typeof(sent)));
+		b->bad_sent_at_sqlstate = ERRCODE_INVALID_DATETIME_FORMAT;
+		return;
+	}
+	switch (cdp_parse_time(sent->val.string.val, sent->val.string.len, &b->sent_at))
+	{
+		case CDP_TIME_OK:
+			b->has_sent_at = true;
+			return;
+		case CDP_TIME_BAD_FORMAT:
+			b->bad_sent_at_sqlstate = ERRCODE_INVALID_DATETIME_FORMAT;
+			text = "is not an ISO 8601 timestamp";
+			break;
+		default:
+			b->bad_sent_at_sqlstate = ERRCODE_DATETIME_FIELD_OVERFLOW;
+			text = "is outside the accepted range (1970-01-01 to 9999-12-31)";
+			break;
+	}
+	b->bad_sent_at = MemoryContextStrdup(call->callcxt,
+										 psprintf("the batch's sentAt \"%s\" %s",
+												  pnstrdup(sent->val.string.val, Min(sent->val.string.len, 64)),
+												  text));
+}
+
 /* cdp.ingest_batch(write_key text, messages jsonb) RETURNS SETOF cdp.ingest_result */
 Datum
 cdp_ingest_batch(PG_FUNCTION_ARGS)
@@ -1636,11 +1678,14 @@ cdp_ingest_batch(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("a batch object must have a \"batch\" array of messages"),
 					 errhint("Send a JSON array of messages, or {\"batch\": [...]} as the Segment and RudderStack SDKs do.")));
-		/* A batch-level sentAt applies to messages without their own. */
+		/*
+		 * A batch-level sentAt applies to messages without their own; one
+		 * that cannot be used rejects them, as their own would (not ignored:
+		 * their device clock would go uncorrected, their times silently off).
+		 */
 		sent = cdp_json_get(&messages->root, "sentAt", &sbuf);
-		if (sent && sent->type == jbvString &&
-			cdp_parse_time(sent->val.string.val, sent->val.string.len, &call.batch.sent_at) == CDP_TIME_OK)
-			call.batch.has_sent_at = true;
+		if (sent && sent->type != jbvNull)
+			BatchSentAt(&call, sent);
 	}
 	else
 		ereport(ERROR,

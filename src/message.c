@@ -150,6 +150,8 @@ EventTime(CdpMessage *m, CdpBatch *batch)
 		!TimeField(m, m->root, "sentAt", &sent, &has_sent) ||
 		!TimeField(m, m->root, "receivedAt", &recv, &has_recv))
 		return false;
+	if (!has_sent && batch->bad_sent_at)
+		return Reject(m, batch->bad_sent_at_sqlstate, pstrdup(batch->bad_sent_at));
 	if (!has_sent && batch->has_sent_at)
 	{
 		sent = batch->sent_at;
@@ -261,6 +263,16 @@ ExternalIds(IdCollector *col, JsonbContainer *context)
 		if (o == NULL)
 			return Reject(m, ERRCODE_INVALID_PARAMETER_VALUE,
 						  psprintf("context.externalIds[%u] must be an object with id and type", i));
+		/*
+		 * Segment's collection says whose id it is: "users", or "accounts"
+		 * for a company (e.g. {"type": "group_id", "collection":
+		 * "accounts"}). An account's id is not an identifier of a person:
+		 * taken as one, it would join everyone of the company.
+		 */
+		tv = cdp_json_get(o, "collection", &tbuf);
+		if (tv && tv->type == jbvString &&
+			!(tv->val.string.len == 5 && pg_strncasecmp(tv->val.string.val, "users", 5) == 0))
+			continue;
 		tv = cdp_json_get(o, "type", &tbuf);
 		iv = cdp_json_get(o, "id", &ibuf);
 		if (tv == NULL || tv->type != jbvString || !ScalarText(iv, &id) || id == NULL)
@@ -371,13 +383,17 @@ MessageId(CdpMessage *m)
 	return true;
 }
 
-/* The size of a message as JSON text, computed only when it may matter. */
+/*
+ * The size of a message as JSON text, computed only when it may matter: the
+ * text is at most six times the jsonb (a control character is one byte in
+ * jsonb and six, "\u0001", in JSON), so below a sixth of the limit it fits.
+ */
 static bool
 PayloadSize(CdpMessage *m)
 {
 	int			len = m->root_len;
 
-	if (len > cdp_max_payload_bytes / 4)
+	if (len > cdp_max_payload_bytes / 6)
 	{
 		char	   *text = JsonbToCString(NULL, m->root, len);
 

@@ -26,6 +26,13 @@ typedef struct CdpBatch
 	TimestampTz received_at;	/* when cdp received the call */
 	bool		has_sent_at;	/* batch-level sentAt ({"batch": [...], "sentAt": ...}) */
 	TimestampTz sent_at;
+	/*
+	 * A batch-level sentAt that cannot be used: why (NULL if none), and the
+	 * SQLSTATE of a message's own such sentAt, for the messages that would
+	 * inherit it (they are rejected as if it were theirs).
+	 */
+	const char *bad_sent_at;
+	int			bad_sent_at_sqlstate;
 	CdpProbe	probe;			/* direct index lookups */
 	CdpRowStore rows;			/* direct row writes (rowstore.c) */
 	bool		merged;			/* a merge ran in this call: see CanonicalResults (ingest.c) */

@@ -6,7 +6,8 @@
  * Ana@x.org from ana@x.org splits a person). phone: E.164 ("+" and 8 to 15
  * digits), using the tenant's default country for numbers written without an
  * international prefix; a number that cannot be put in E.164 is not an
- * identifier. Every other type: trimmed. Blocked values (placeholders SDKs
+ * identifier. Every other type: trimmed (of ASCII and, in UTF-8, Unicode
+ * spaces). Blocked values (placeholders SDKs
  * send when they know nothing: '', 'null', 'undefined', '0', '-1',
  * 'anonymous', the all-zero UUID, plus the tenant's own list) are not
  * identifiers.
@@ -16,6 +17,7 @@
 #include <ctype.h>
 
 #include "lib/stringinfo.h"
+#include "mb/pg_wchar.h"
 
 #include "normalize.h"
 
@@ -90,7 +92,13 @@ cdp_valid_id_type(const char *name)
 	{
 		char		c = name[n];
 
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+		/*
+		 * '.' and '-' as well: Segment's own externalIds types are
+		 * "ios.idfa", "android.id", "ios.push_token"; RudderStack's look
+		 * like "hubspot-contacts". Never ':', which separates the type from
+		 * the value in the hashed text.
+		 */
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-'))
 			return false;
 	}
 	return n <= 63;
@@ -152,6 +160,67 @@ IsSpace(char c)
 	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v';
 }
 
+/*
+ * Length of the Unicode space that the len bytes at p are exactly (UTF-8),
+ * or 0: no-break space, the typographic spaces U+2000-U+200A, zero-width
+ * space, line/paragraph separators, narrow and ideographic spaces, the BOM.
+ * Values copied from web pages and spreadsheets carry them ("kim@example.org"
+ * followed by U+00A0): trimmed like ASCII spaces, or one person is two.
+ */
+static int
+UnicodeSpace(const unsigned char *p, int len)
+{
+	if (len == 2)
+		return (p[0] == 0xC2 && (p[1] == 0x85 || p[1] == 0xA0)) ? 2 : 0;
+	if (len != 3)
+		return 0;
+	if (p[0] == 0xE2 && p[1] == 0x80)
+		return (p[2] <= 0x8B || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF) && p[2] >= 0x80 ? 3 : 0;
+	if ((p[0] == 0xE2 && p[1] == 0x81 && p[2] == 0x9F) ||
+		(p[0] == 0xE1 && p[1] == 0x9A && p[2] == 0x80) ||
+		(p[0] == 0xE3 && p[1] == 0x80 && p[2] == 0x80) ||
+		(p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF))
+		return 3;
+	return 0;
+}
+
+/* Trims ASCII spaces, and in a UTF-8 database Unicode ones, from [*s, *e). */
+static void
+Trim(const char **s, const char **e)
+{
+	bool		utf8 = GetDatabaseEncoding() == PG_UTF8;
+	bool		more = true;
+
+	while (more)
+	{
+		more = false;
+		while (*s < *e && IsSpace(**s))
+			(*s)++;
+		while (*e > *s && IsSpace((*e)[-1]))
+			(*e)--;
+		if (!utf8)
+			break;
+		for (int k = 2; k <= 3; k++)
+		{
+			if (*e - *s >= k && UnicodeSpace((const unsigned char *) *s, k) == k)
+			{
+				*s += k;
+				more = true;
+				break;
+			}
+		}
+		for (int k = 2; k <= 3; k++)
+		{
+			if (*e - *s >= k && UnicodeSpace((const unsigned char *) *e - k, k) == k)
+			{
+				*e -= k;
+				more = true;
+				break;
+			}
+		}
+	}
+}
+
 /* Is s (already trimmed, len bytes) a blocked value? */
 static bool
 IsBlocked(const char *s, int len, List *blocked)
@@ -172,11 +241,28 @@ IsBlocked(const char *s, int len, List *blocked)
 }
 
 /*
+ * Is the NANP number "+1" followed by national (10 digits: NPA-NXX-XXXX, the
+ * area code and the exchange each beginning with 2-9)? Anything else under
+ * +1 is a local 7-digit number (the same digits in every area code) or a
+ * placeholder such as 123-456-7890 or 000-000-0000: not one person.
+ */
+static bool
+ValidNanp(const char *national)
+{
+	return strlen(national) == 10 && national[0] >= '2' && national[3] >= '2';
+}
+
+/*
  * A phone number in E.164, or NULL. Separators (space, -, ., /, parentheses)
  * are dropped; "+" or "00" starts an international number, whose calling code
  * must exist; otherwise the tenant's default country supplies it, after the
  * national trunk prefix (0; 1 in the NANP; 8 in Russia and Kazakhstan; none in
- * Italy, San Marino and the Vatican, where the 0 belongs to the number).
+ * Italy, San Marino and the Vatican, where the 0 belongs to the number). A
+ * parenthesized 0 right after the calling code ("+44 (0)20 7946 0007", as
+ * numbers are commonly written in the UK, Germany, France, Switzerland...,
+ * or "+49 (030) 1234567") is that trunk prefix, shown for national dialling:
+ * it is dropped, except under +39, +378, +225, +241 and +242, where a
+ * national number begins with 0.
  */
 static char *
 NormalizePhone(const char *s, int len, const char *default_country)
@@ -184,6 +270,7 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	char		digits[64];
 	int			n = 0;
 	bool		plus = false;
+	int			paren_zero = -1;	/* index in digits of a 0 after "(", or -1 */
 	const char *p = s;
 	const char *end = s + len;
 	StringInfoData out;
@@ -195,6 +282,8 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	}
 	for (; p < end; p++)
 	{
+		if (*p == '(' && end - p >= 2 && p[1] == '0' && paren_zero < 0)
+			paren_zero = n;
 		if (*p >= '0' && *p <= '9')
 		{
 			if (n >= (int) sizeof(digits) - 1)
@@ -215,10 +304,23 @@ NormalizePhone(const char *s, int len, const char *default_country)
 		plus = true;
 		memmove(digits, digits + 2, n - 1);
 		n -= 2;
+		paren_zero -= 2;
 	}
 	if (plus)
 	{
-		if (CallingCodeLength(digits) == 0)
+		int			cclen = CallingCodeLength(digits);
+		int			cc = 0;
+
+		if (cclen == 0)
+			return NULL;
+		for (int i = 0; i < cclen; i++)
+			cc = cc * 10 + (digits[i] - '0');
+		if (paren_zero == cclen && cc != 39 && cc != 378 && cc != 225 && cc != 241 && cc != 242)
+		{
+			memmove(digits + cclen, digits + cclen + 1, n - cclen);
+			n--;
+		}
+		if (cc == 1 && !ValidNanp(digits + 1))
 			return NULL;
 		appendStringInfoString(&out, digits);
 	}
@@ -233,6 +335,8 @@ NormalizePhone(const char *s, int len, const char *default_country)
 		{
 			if (n == 11 && digits[0] == '1')
 				national++;
+			if (!ValidNanp(national))
+				return NULL;
 		}
 		else if (code == 7)
 		{
@@ -254,6 +358,33 @@ NormalizePhone(const char *s, int len, const char *default_country)
 	return out.data;
 }
 
+/*
+ * e164, or NULL if the tenant's list blocks that number however either is
+ * written: "+442079460000" and "020 7946 0000" in the list both block
+ * "+44 20 7946 0000" and "020 7946 0000" for a GB tenant. The list is short
+ * and only phone numbers pay for this.
+ */
+static char *
+BlockedPhone(char *e164, const char *default_country, List *blocked)
+{
+	ListCell   *lc;
+
+	if (e164 == NULL)
+		return NULL;
+	foreach(lc, blocked)
+	{
+		const char *b = lfirst(lc);
+		char	   *nb = NormalizePhone(b, strlen(b), default_country);
+		bool		same = nb != NULL && strcmp(nb, e164) == 0;
+
+		if (nb)
+			pfree(nb);
+		if (same)
+			return NULL;
+	}
+	return e164;
+}
+
 char *
 cdp_normalize_identifier(const char *id_type, const char *value, int len,
 						 const char *default_country, List *blocked)
@@ -262,17 +393,14 @@ cdp_normalize_identifier(const char *id_type, const char *value, int len,
 	const char *e = value + len;
 	char	   *result;
 
-	while (s < e && IsSpace(*s))
-		s++;
-	while (e > s && IsSpace(e[-1]))
-		e--;
+	Trim(&s, &e);
 	len = e - s;
 
 	if (IsBlocked(s, len, blocked))
 		return NULL;
 
 	if (strcmp(id_type, CDP_ID_PHONE) == 0)
-		return NormalizePhone(s, len, default_country);
+		return BlockedPhone(NormalizePhone(s, len, default_country), default_country, blocked);
 
 	result = pnstrdup(s, len);
 	if (strcmp(id_type, CDP_ID_EMAIL) == 0)

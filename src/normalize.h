@@ -15,7 +15,7 @@
 #define CDP_ID_PHONE		"phone"
 #define CDP_ID_DEVICE_ID	"device_id"
 
-/* True if name is a valid identifier type name: ^[a-z][a-z0-9_]{0,62}$. */
+/* True if name is a valid identifier type name: ^[a-z][a-z0-9_.-]{0,62}$. */
 extern bool cdp_valid_id_type(const char *name);
 
 /* The calling code of an ISO 3166-1 alpha-2 country, or 0 if unknown. */

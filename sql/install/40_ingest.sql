@@ -143,10 +143,15 @@ $$;
 COMMENT ON FUNCTION cdp.lookup(text, text, text) IS
   'The canonical profile id of a raw identifier (normalized and hashed as ingestion does), or NULL if unknown or hidden from the caller (CURRENT_USER) by row-level security. Errors: NULL tenant or id_type 22004, tenant the caller has no grant on or unknown 42501 (administrators: unknown 42704), bad id_type 22023, called in a security-restricted operation 42501.';
 
+-- Generic plans (plan_cache_mode): its statements read views whose policies
+-- and masks make planning cost more than running (a custom plan per call
+-- took half of its time: docs/performance.md). Their generic plans are the
+-- same index scans by (tenant_id, profile_id) as the custom ones.
 CREATE FUNCTION cdp.profile(tenant text, profile_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE SECURITY INVOKER
 SET search_path = pg_catalog, pg_temp
+SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
   tid integer := cdp._reader_tenant_id(tenant);

@@ -104,8 +104,9 @@ COMMENT ON FUNCTION cdp._querier() IS
 -- The roles whose privileges the querying role has (itself included): the
 -- role, and following pg_auth_members upwards through roles that inherit.
 -- Walks only the role's own memberships (not every role in pg_roles). Not
--- SECURITY DEFINER: it must see the caller, not the owner.
-CREATE FUNCTION cdp._my_roles() RETURNS oid[]
+-- SECURITY DEFINER: it must see the caller, not the owner. Policies and
+-- views call cdp._my_roles() (below), which remembers this answer.
+CREATE FUNCTION cdp._my_roles_query() RETURNS oid[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -124,14 +125,14 @@ BEGIN
     SELECT pg_catalog.array_agg(r.oid) FROM r);
 END
 $$;
-COMMENT ON FUNCTION cdp._my_roles() IS
-  'cdp internal: oids of the querying role (cdp._querier) and of every role whose privileges it inherits. Policies call it as (SELECT cdp._my_roles()), once per query.';
+COMMENT ON FUNCTION cdp._my_roles_query() IS
+  'cdp internal: computes what cdp._my_roles() answers (the querying role and every role whose privileges it inherits). Called by cdp._my_roles() only, which remembers the answer per role and snapshot.';
 
 -- The tenants granted to the current user (any purpose). Policies test
 -- tenant_id = ANY ((SELECT cdp._granted_tenants())) first: an initplan, so
 -- partitions and indexes are searched by tenant_id (the leading key column)
 -- for the granted tenants only, before the consent join.
-CREATE FUNCTION cdp._granted_tenants() RETURNS integer[]
+CREATE FUNCTION cdp._granted_tenants_query() RETURNS integer[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -143,8 +144,8 @@ BEGIN
            WHERE g.role_id OPERATOR(pg_catalog.=) ANY (roles));
 END
 $$;
-COMMENT ON FUNCTION cdp._granted_tenants() IS
-  'cdp internal: ids of the tenants granted to the current user (directly or through a role it inherits). Policies call it as (SELECT cdp._granted_tenants()), once per query.';
+COMMENT ON FUNCTION cdp._granted_tenants_query() IS
+  'cdp internal: computes what cdp._granted_tenants() answers (the tenants granted to the querying role). Called by cdp._granted_tenants() only, which remembers the answer per role and snapshot.';
 
 -- Whether the querying role is an administrator (sees every tenant).
 CREATE FUNCTION cdp._is_admin() RETURNS boolean
@@ -182,25 +183,10 @@ $$;
 COMMENT ON FUNCTION cdp._seen_tenants(boolean) IS
   'cdp internal: tenants whose rows the querying role sees through the views (all for an administrator, the granted ones for a compliance role, and for a reader unless regardless_of_consent). Called by cdp._view_tenants() and cdp._full_tenants().';
 
--- The two sets the policies use, each evaluated once per query as an initplan.
-CREATE FUNCTION cdp._view_tenants() RETURNS integer[]
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN cdp._seen_tenants(false);
-COMMENT ON FUNCTION cdp._view_tenants() IS
-  'cdp internal: tenants whose rows the querying role may see through the views: all for an administrator, the granted ones for a reader or compliance role, none otherwise. Policies call it as (SELECT cdp._view_tenants()), once per query.';
-
-CREATE FUNCTION cdp._full_tenants() RETURNS integer[]
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-RETURN cdp._seen_tenants(true);
-COMMENT ON FUNCTION cdp._full_tenants() IS
-  'cdp internal: tenants whose every customer the querying role sees through the views, whatever the consent: all for an administrator, the granted ones for a compliance role, none for a reader. Policies call it as (SELECT cdp._full_tenants()), once per query.';
-
 -- Tenants whose PII the caller may see unmasked in the views: those granted
 -- with see_pii, or every tenant granted to a compliance role, or all for an
 -- administrator.
-CREATE FUNCTION cdp._pii_tenants() RETURNS integer[]
+CREATE FUNCTION cdp._pii_tenants_query() RETURNS integer[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -217,8 +203,48 @@ BEGIN
              AND (g.see_pii OR pg_catalog.pg_has_role(q, 'cdp_compliance', 'USAGE')));
 END
 $$;
+COMMENT ON FUNCTION cdp._pii_tenants_query() IS
+  'cdp internal: computes what cdp._pii_tenants() answers (tenants whose PII the querying role sees unmasked). Called by cdp._pii_tenants() only, which remembers the answer per role and snapshot.';
+
+-- What the policies and views call: the answers above, remembered (in C,
+-- src/accessmemo.c) per querying role, transaction and snapshot, so that a
+-- query that refers to them many times (each reference is an initplan of its
+-- own; a reader's cdp.profile made ~20) computes each once. Any change the
+-- answers depend on is seen: a commit or a write of this transaction changes
+-- the snapshot, and a change of roles or memberships (which pg_has_role reads
+-- from the catalog caches) forgets every answer. Not SECURITY DEFINER; no
+-- SET search_path: they look up nothing by name but cdp's own functions,
+-- schema-qualified.
+CREATE FUNCTION cdp._my_roles() RETURNS oid[]
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_my_roles';
+COMMENT ON FUNCTION cdp._my_roles() IS
+  'cdp internal: oids of the querying role (cdp._querier) and of every role whose privileges it inherits (computed by cdp._my_roles_query, remembered per role and snapshot). Policies call it as (SELECT cdp._my_roles()), once per query.';
+
+CREATE FUNCTION cdp._granted_tenants() RETURNS integer[]
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_granted_tenants';
+COMMENT ON FUNCTION cdp._granted_tenants() IS
+  'cdp internal: ids of the tenants granted to the current user, directly or through a role it inherits (computed by cdp._granted_tenants_query, remembered per role and snapshot). Policies call it as (SELECT cdp._granted_tenants()), once per query.';
+
+-- The two sets the policies use, each evaluated once per query as an initplan.
+CREATE FUNCTION cdp._view_tenants() RETURNS integer[]
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_view_tenants';
+COMMENT ON FUNCTION cdp._view_tenants() IS
+  'cdp internal: tenants whose rows the querying role may see through the views: all for an administrator, the granted ones for a reader or compliance role, none otherwise (cdp._seen_tenants(false), remembered per role and snapshot). Policies call it as (SELECT cdp._view_tenants()), once per query.';
+
+CREATE FUNCTION cdp._full_tenants() RETURNS integer[]
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_full_tenants';
+COMMENT ON FUNCTION cdp._full_tenants() IS
+  'cdp internal: tenants whose every customer the querying role sees through the views, whatever the consent: all for an administrator, the granted ones for a compliance role, none for a reader (cdp._seen_tenants(true), remembered per role and snapshot). Policies call it as (SELECT cdp._full_tenants()), once per query.';
+
+CREATE FUNCTION cdp._pii_tenants() RETURNS integer[]
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_pii_tenants';
 COMMENT ON FUNCTION cdp._pii_tenants() IS
-  'cdp internal: tenants whose PII the querying role (cdp._querier) sees unmasked in the views and cdp.profile (see_pii grants, compliance grants, administrators).';
+  'cdp internal: tenants whose PII the querying role (cdp._querier) sees unmasked in the views and cdp.profile: see_pii grants, compliance grants, administrators (computed by cdp._pii_tenants_query, remembered per role and snapshot).';
 
 -- PII trait keys masked for grants without see_pii (Segment's reserved
 -- traits that identify a person, and the spellings common in the wild), in
