@@ -13,7 +13,7 @@ SELECT cdp.lookup('t72', 'anonymous_id', 'v72-1') <> cdp.lookup('t72', 'anonymou
        (SELECT count(*) FROM cdp.identifiers WHERE tenant_id = :tid AND id_type = 'device_id') AS device_ids;
 -- the same value as a custom identifier, and alone: no identifier at all
 SELECT status, error FROM cdp.ingest(:'key', '{"type":"track","event":"e","messageId":"m72-3",
-  "context":{"externalIds":[{"type":"idfa","id":"00000000-0000-0000-0000-000000000000"}]}}');
+  "context":{"externalIds":[{"type":"ios.idfa","id":"00000000-0000-0000-0000-000000000000"}]}}');
 -- a real device id still links
 SELECT status FROM cdp.ingest(:'key', '{"type":"track","event":"e","anonymousId":"v72-3","messageId":"m72-4",
   "context":{"device":{"id":"6f1c0a52-8d1e-4f55-a0c4-3b2f1e9d7a10"}}}');

@@ -136,19 +136,20 @@ BEGIN
     ELSIF k = 'identifier_limits' AND NOT (
           pg_catalog.jsonb_typeof(v) = 'object'
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_each(v) l
-                          -- a type as messages spell it (lower case): "Email" would never match
-                          WHERE l.key !~ '^[a-z][a-z0-9_]{0,62}$'
+                          -- a type as messages spell it (lower case, as cdp_valid_id_type
+                          -- in normalize.c): "Email" would never match
+                          WHERE l.key !~ '^[a-z][a-z0-9_.-]{0,62}$'
                              OR NOT (pg_catalog.jsonb_typeof(l.value) = 'null'
                                      OR (pg_catalog.jsonb_typeof(l.value) = 'number'
                                          AND (l.value #>> '{}') ~ '^[1-9][0-9]{0,5}$')))) THEN
       RAISE EXCEPTION 'setting identifier_limits must map identifier types to a positive integer or null, not %', v
         USING ERRCODE = 'invalid_parameter_value',
-              HINT = 'Identifier types are lower case: a letter, then letters, digits or _ (email, user_id, crm_id).';
+              HINT = 'Identifier types are lower case: a letter, then letters, digits, _, . or - (email, user_id, ios.idfa).';
     ELSIF k = 'identifier_priority' AND NOT (
           pg_catalog.jsonb_typeof(v) = 'array'
           AND NOT EXISTS (SELECT 1 FROM pg_catalog.jsonb_array_elements(v) a
                           WHERE pg_catalog.jsonb_typeof(a.value) <> 'string'
-                             OR (a.value #>> '{}') !~ '^[a-z][a-z0-9_]{0,62}$')) THEN
+                             OR (a.value #>> '{}') !~ '^[a-z][a-z0-9_.-]{0,62}$')) THEN
       RAISE EXCEPTION 'setting identifier_priority must be an array of identifier types (lower case, like "email"), not %', v
         USING ERRCODE = 'invalid_parameter_value';
     ELSIF k = 'blocked_values' AND NOT (
