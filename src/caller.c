@@ -49,3 +49,21 @@ cdp_caller(PG_FUNCTION_ARGS)
 
 	PG_RETURN_OID(GetOuterUserId());
 }
+
+PG_FUNCTION_INFO_V1(cdp_querier);
+
+/*
+ * cdp._querier() RETURNS oid: the role a query is answered for, CURRENT_USER,
+ * as its oid (GetUserId(), what CURRENT_USER names). Not looked up by name:
+ * CURRENT_USER's name comes from the catalog cache, which follows renames as
+ * soon as they are committed, while a query of pg_roles reads the
+ * transaction's snapshot. In REPEATABLE READ (or a cursor) after roles were
+ * renamed, the new name of the querying role could be another role's name in
+ * that snapshot, and the query would be answered with that role's grants
+ * (review 10).
+ */
+Datum
+cdp_querier(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_OID(GetUserId());
+}

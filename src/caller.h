@@ -7,5 +7,6 @@
 #include "fmgr.h"
 
 extern Datum cdp_caller(PG_FUNCTION_ARGS);
+extern Datum cdp_querier(PG_FUNCTION_ARGS);
 
 #endif							/* CDP_CALLER_H */

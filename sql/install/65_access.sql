@@ -87,17 +87,14 @@ SELECT pg_catalog.pg_extension_config_dump('cdp.access_grants', '');
 -- expression run by ANALYZE or autovacuum. Never the session's role: that is
 -- not the caller whenever PostgreSQL runs one role's code in another role's
 -- session (review 2, P1). cdp_view_owner itself has no grant and sees
--- nothing. plpgsql, as the other helpers the policies call: its plans are
--- kept for the session, where a SQL function (not inlinable: SET
--- search_path) is planned again in every query that calls it.
+-- nothing. In C (src/caller.c): the oid itself (GetUserId()), never looked
+-- up by CURRENT_USER's name in pg_roles, which reads the snapshot while the
+-- name comes from the catalog cache: after roles were renamed, a
+-- REPEATABLE READ transaction found its role's new name on another role and
+-- was answered with that role's grants (review 10).
 CREATE FUNCTION cdp._querier() RETURNS oid
-LANGUAGE plpgsql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-  RETURN (SELECT r.oid FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER);
-END
-$$;
+LANGUAGE c STABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'cdp_querier';
 COMMENT ON FUNCTION cdp._querier() IS
   'cdp internal: oid of the role a query is answered for: CURRENT_USER (the querying role inside the internal views and the invoker reading functions), never the session''s role.';
 
