@@ -41,6 +41,9 @@ KEY=$(q "SELECT bench.new_tenant('single')")
 for b in $(seq 0 9); do
   q "SELECT count(*) FROM cdp.ingest_batch('$KEY', (SELECT jsonb_agg(bench.message(i, 100000, now() - interval '1 day')) FROM generate_series($b * 10000, $b * 10000 + 9999) i))" >/dev/null
 done
+# pgbench/ingest.sql reads its messages from bench.live_pool (as single_ingest.sh makes it).
+q "SELECT bench.make_live_pool(100000)" >/dev/null
+q "VACUUM ANALYZE bench.live_pool" >/dev/null
 echo "# clients $CLIENTS, ${DUR}s per run, conf: $CONF"
 for r in $(seq 1 $ROUNDS); do
   for v in base new; do

@@ -134,18 +134,43 @@ SubtransactionEnded(SubXactEvent event, SubTransactionId mySubid, SubTransaction
 		ForgetAll();
 }
 
-/* Once per backend: the memory and the callbacks that forget. */
+/*
+ * Once per backend: the callbacks that forget, each registered once, then
+ * the memory. Nothing is remembered until every callback is in place, so a
+ * registration that fails (out of memory) leaves no memo that cannot forget.
+ */
 static void
 MemoInit(void)
 {
+	static bool roles_watched = false;
+	static bool members_watched = false;
+	static bool xact_watched = false;
+	static bool subxact_watched = false;
+
 	if (memo_cxt)
 		return;
+	if (!roles_watched)
+	{
+		CacheRegisterSyscacheCallback(AUTHOID, RoleCacheChanged, (Datum) 0);
+		roles_watched = true;
+	}
+	if (!members_watched)
+	{
+		CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, RoleCacheChanged, (Datum) 0);
+		members_watched = true;
+	}
+	if (!xact_watched)
+	{
+		RegisterXactCallback(TransactionEnded, NULL);
+		xact_watched = true;
+	}
+	if (!subxact_watched)
+	{
+		RegisterSubXactCallback(SubtransactionEnded, NULL);
+		subxact_watched = true;
+	}
 	memo_cxt = AllocSetContextCreate(TopMemoryContext, "cdp access memo", ALLOCSET_SMALL_SIZES);
 	ForgetAll();
-	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, RoleCacheChanged, (Datum) 0);
-	CacheRegisterSyscacheCallback(AUTHOID, RoleCacheChanged, (Datum) 0);
-	RegisterXactCallback(TransactionEnded, NULL);
-	RegisterSubXactCallback(SubtransactionEnded, NULL);
 }
 
 static bool

@@ -6,7 +6,7 @@
  * requests of M_MMAP_THRESHOLD or more with their own mmap/munmap. Both
  * start at 128 kB and adapt only after an mmap'ed chunk is freed, so which
  * backend trims depends on the history of its heap. Measured under
- * bench/single_ingest.sh (docs/performance.md, "Single-message pass"): a
+ * bench/single_ingest.sh (docs/performance-history.md, "Session 3, single-message pass"): a
  * backend running one cdp.ingest per transaction grew its heap by ~416 kB
  * during each transaction and trimmed it back at the end (three brk calls
  * per transaction), so each transaction faulted ~35 fresh pages in again:
