@@ -431,6 +431,13 @@ TypeAndFields(CdpMessage *m)
 		!IdField(m, "groupId", &m->group_id) || !IdField(m, "previousId", &m->previous_id))
 		return false;
 	/*
+	 * A groupId of spaces names no group (review 8: "groupId": "  " made a
+	 * cdp.groups row keyed by spaces): it counts as none, so a group message
+	 * without another is rejected as having no groupId.
+	 */
+	if (m->group_id && m->group_id[strspn(m->group_id, " \t\r\n")] == '\0')
+		m->group_id = NULL;
+	/*
 	 * groupId is stored in an index (cdp.groups' key): a value too long for
 	 * it is this message's fault, found here rather than as an index error
 	 * that would make its batch run again in halves (ingest.c Bisect).
@@ -473,10 +480,21 @@ TypeAndFields(CdpMessage *m)
 		!ObjectField(m, m->root, "traits", &m->traits, true) ||
 		!ObjectField(m, m->root, "context", &m->context, false))
 		return false;
-	/* identify: traits may come in context.traits only (as RudderStack duplicates them). */
-	if (strcmp(m->type, "identify") == 0 && m->traits == NULL && m->context)
-		if (!ObjectField(m, &m->context->root, "traits", &m->traits, true))
+	/*
+	 * identify: traits may come in context.traits only (as RudderStack
+	 * duplicates them), also beside an empty "traits": {} (review 9, F6:
+	 * those traits were dropped).
+	 */
+	if (strcmp(m->type, "identify") == 0 && m->context &&
+		(m->traits == NULL || JB_ROOT_COUNT(m->traits) == 0))
+	{
+		Jsonb	   *from_context;
+
+		if (!ObjectField(m, &m->context->root, "traits", &from_context, true))
 			return false;
+		if (from_context != NULL)
+			m->traits = from_context;
+	}
 	return true;
 }
 
