@@ -25,7 +25,7 @@ CREATE TABLE cdp.jobs (
   last_status           text,
   last_finished_at      timestamptz,
   PRIMARY KEY (job_name),
-  CHECK (kind IN ('partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics')),
+  CHECK (kind IN ('partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics', 'access_cleanup')),
   CHECK (schedule BETWEEN interval '1 second' AND interval '1 year'),
   CHECK (max_runtime IS NULL OR (max_runtime > interval '0' AND max_runtime <= interval '24 days')),
   CHECK (max_retries IS NULL OR max_retries >= 0),
@@ -585,6 +585,34 @@ $$;
 COMMENT ON FUNCTION cdp._job_consent_expiry(jsonb) IS
   'cdp job: expires consents past their expires_at (cdp._expire_consents of the consent module, when installed); returns consents expired.';
 
+-- Grants of roles that no longer exist. cdp.access_grants.role_id is a
+-- regrole, for which PostgreSQL records no dependency: DROP ROLE leaves the
+-- role's grants (see_pii included) under a bare oid that matches nobody,
+-- until the cluster's oid counter wraps around and a new role is given it
+-- (review 10). An event trigger cannot see DROP ROLE, and roles belong to the
+-- cluster while grants belong to each database: so a job deletes them, each
+-- with an audit entry, as cdp.revoke_access would.
+CREATE FUNCTION cdp._job_access_cleanup(p_config jsonb) RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  g record;
+  n bigint := 0;
+BEGIN
+  FOR g IN DELETE FROM cdp.access_grants ag
+            WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) ag.role_id::oid)
+        RETURNING ag.tenant_id, ag.role_id::oid AS role_oid, ag.purpose, ag.see_pii LOOP
+    PERFORM cdp._audit(g.tenant_id, 'access_cleanup',
+      pg_catalog.jsonb_build_object('dropped_role_oid', g.role_oid, 'purpose', g.purpose, 'see_pii', g.see_pii));
+    n := n + 1;
+  END LOOP;
+  RETURN n;
+END
+$$;
+COMMENT ON FUNCTION cdp._job_access_cleanup(jsonb) IS
+  'cdp job: deletes the access grants of dropped roles (a regrole records no dependency, so DROP ROLE leaves them; a new role given the same oid after oid wraparound would inherit them), each with an audit entry; returns grants deleted.';
+
 -- Autovacuum never analyzes a partitioned parent, so the planner's view of
 -- cdp.events as a whole goes stale. ANALYZE it when its partitions changed by
 -- more than threshold (default 10 %) since; config "tables" adds cdp tables
@@ -925,7 +953,8 @@ INSERT INTO cdp.jobs (job_name, kind, schedule, next_run, max_runtime) VALUES
   ('retention', 'retention', '1 day', pg_catalog.now() + interval '1 day', '1 hour'),
   ('dedupe_cleanup', 'dedupe_cleanup', '1 hour', pg_catalog.now() + interval '1 hour', '30 minutes'),
   ('consent_expiry', 'consent_expiry', '1 hour', pg_catalog.now() + interval '1 hour', '30 minutes'),
-  ('statistics', 'statistics', '1 hour', pg_catalog.now() + interval '1 hour', '30 minutes');
+  ('statistics', 'statistics', '1 hour', pg_catalog.now() + interval '1 hour', '30 minutes'),
+  ('access_cleanup', 'access_cleanup', '1 hour', pg_catalog.now() + interval '1 hour', '30 minutes');
 
 GRANT SELECT ON cdp.jobs, cdp.job_runs, cdp.retention_settings, cdp.retention_policies, cdp.job_status, cdp.workers
   TO cdp_admin;

@@ -27,7 +27,7 @@ SELECT has_view('cdp', 'job_status', 'cdp.job_status');
 SELECT has_view('cdp', 'retention_policies', 'cdp.retention_policies');
 
 SELECT set_eq($$SELECT job_name FROM cdp.jobs$$,
-              ARRAY['partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics'],
+              ARRAY['partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics', 'access_cleanup'],
               'the built-in jobs');
 SELECT is_empty($$
   SELECT j.kind FROM cdp.jobs j

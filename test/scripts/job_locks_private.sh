@@ -27,7 +27,7 @@ q "UPDATE cdp.jobs SET next_run = now() + interval '1 day'" >/dev/null
 psql -X -q -h "$DIR" -p "$PORT" -U squatter -d cdp_jl -At \
   -c "SET application_name = 'squatter'" \
   -c "SELECT count(pg_advisory_lock((hashtext('cdp.jobs')::bigint << 32) | (hashtext(j)::bigint & 4294967295)))
-        FROM unnest(ARRAY['partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics']) j" \
+        FROM unnest(ARRAY['partition_maintenance', 'retention', 'dedupe_cleanup', 'consent_expiry', 'statistics', 'access_cleanup']) j" \
   -c "SELECT count(pg_advisory_lock(k)) + count(pg_advisory_lock(k::int, k::int)) FROM generate_series(1, 1000) k" \
   -c "SELECT pg_sleep(300)" >/dev/null 2>&1 &
 squat=$!
