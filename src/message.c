@@ -44,7 +44,12 @@ Reject(CdpMessage *m, int sqlstate, char *error)
 	return false;
 }
 
-/* A string or number as text; NULL for JSON null or a missing field. */
+/*
+ * A string or number as text; NULL for JSON null or a missing field. A
+ * number is written by its value, without trailing zeros (numeric_normalize:
+ * 12345.0 and 1.2345e4 are "12345"), so that one id sent as a number in two
+ * spellings is one identifier (review 9, F7: they were two people).
+ */
 static bool
 ScalarText(JsonbValue *v, char **out)
 {
@@ -58,7 +63,7 @@ ScalarText(JsonbValue *v, char **out)
 	}
 	if (v->type == jbvNumeric)
 	{
-		*out = DatumGetCString(DirectFunctionCall1(numeric_out, NumericGetDatum(v->val.numeric)));
+		*out = numeric_normalize(v->val.numeric);
 		return true;
 	}
 	return false;
