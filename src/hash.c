@@ -68,7 +68,7 @@ NormalizeFor(int32 tenant_id, const char *id_type, text *value, CdpTenant **tena
 	SPI_finish();
 	*tenant = t;
 	return cdp_normalize_identifier(id_type, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
-									t->default_country, t->blocked);
+									t->default_country, t->blocked, t->blocked_phones);
 }
 
 /*
@@ -185,7 +185,7 @@ cdp_lookup_key(PG_FUNCTION_ARGS)
 		text	   *value = PG_GETARG_TEXT_PP(2);
 
 		normalized = cdp_normalize_identifier(id_type, VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
-											  t->default_country, t->blocked);
+											  t->default_country, t->blocked, t->blocked_phones);
 		if (normalized != NULL)
 		{
 			bytea	   *h = palloc(VARHDRSZ + CDP_HASH_LEN);

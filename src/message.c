@@ -200,7 +200,8 @@ AddId(IdCollector *col, const char *id_type, const char *value, bool alias_previ
 	if (value == NULL)
 		return;
 	col->candidates++;
-	norm = cdp_normalize_identifier(id_type, value, strlen(value), t->default_country, t->blocked);
+	norm = cdp_normalize_identifier(id_type, value, strlen(value), t->default_country, t->blocked,
+									t->blocked_phones);
 	if (norm == NULL)
 		return;
 	for (int i = 0; i < m->nids; i++)

@@ -361,33 +361,26 @@ NormalizePhone(const char *s, int len, const char *default_country)
 /*
  * e164, or NULL if the tenant's list blocks that number however either is
  * written: "+442079460000" and "020 7946 0000" in the list both block
- * "+44 20 7946 0000" and "020 7946 0000" for a GB tenant. The list is short
- * and only phone numbers pay for this.
+ * "+44 20 7946 0000" and "020 7946 0000" for a GB tenant. blocked_phones
+ * holds the list's numbers in E.164, normalized once when the tenant's
+ * settings are read (tenant.c), not for every message.
  */
 static char *
-BlockedPhone(char *e164, const char *default_country, List *blocked)
+BlockedPhone(char *e164, List *blocked_phones)
 {
 	ListCell   *lc;
 
 	if (e164 == NULL)
 		return NULL;
-	foreach(lc, blocked)
-	{
-		const char *b = lfirst(lc);
-		char	   *nb = NormalizePhone(b, strlen(b), default_country);
-		bool		same = nb != NULL && strcmp(nb, e164) == 0;
-
-		if (nb)
-			pfree(nb);
-		if (same)
+	foreach(lc, blocked_phones)
+		if (strcmp(lfirst(lc), e164) == 0)
 			return NULL;
-	}
 	return e164;
 }
 
 char *
 cdp_normalize_identifier(const char *id_type, const char *value, int len,
-						 const char *default_country, List *blocked)
+						 const char *default_country, List *blocked, List *blocked_phones)
 {
 	const char *s = value;
 	const char *e = value + len;
@@ -400,7 +393,7 @@ cdp_normalize_identifier(const char *id_type, const char *value, int len,
 		return NULL;
 
 	if (strcmp(id_type, CDP_ID_PHONE) == 0)
-		return BlockedPhone(NormalizePhone(s, len, default_country), default_country, blocked);
+		return BlockedPhone(NormalizePhone(s, len, default_country), blocked_phones);
 
 	result = pnstrdup(s, len);
 	if (strcmp(id_type, CDP_ID_EMAIL) == 0)

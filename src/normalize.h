@@ -26,10 +26,12 @@ extern int	cdp_country_calling_code(const char *iso2);
  * identifier of id_type, or NULL when it is not an identifier: a blocked
  * value (the defaults or one of the tenant's, compared case-insensitively
  * after trimming), or a phone number that cannot be put in E.164.
- * blocked is a List of lower-cased C strings (may be NIL); default_country
- * an ISO code or NULL.
+ * blocked is a List of lower-cased C strings (may be NIL); blocked_phones
+ * the E.164 forms of those that are phone numbers (CdpTenant.blocked_phones,
+ * may be NIL), so that a blocked number is blocked however it is written;
+ * default_country an ISO code or NULL.
  */
 extern char *cdp_normalize_identifier(const char *id_type, const char *value, int len,
-									  const char *default_country, List *blocked);
+									  const char *default_country, List *blocked, List *blocked_phones);
 
 #endif							/* CDP_NORMALIZE_H */

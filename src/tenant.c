@@ -80,6 +80,7 @@ cdp_tenant_parse_settings(CdpTenant *t, Jsonb *settings)
 
 	t->default_country = JsonString(cdp_json_get(root, "default_country", &buf));
 	t->blocked = NIL;
+	t->blocked_phones = NIL;
 	t->limits = NIL;
 	t->priority = NIL;
 	t->custom_ids = NIL;
@@ -130,10 +131,16 @@ cdp_tenant_parse_settings(CdpTenant *t, Jsonb *settings)
 			if (s)
 			{
 				/* Compared trimmed and case-insensitively, like the defaults. */
-				char	   *n = cdp_normalize_identifier("blocked", s, strlen(s), NULL, NIL);
+				char	   *n = cdp_normalize_identifier("blocked", s, strlen(s), NULL, NIL, NIL);
+				char	   *phone;
 
-				if (n)
-					t->blocked = lappend(t->blocked, n);
+				if (n == NULL)
+					continue;
+				t->blocked = lappend(t->blocked, n);
+				/* The number it is, if it is one: blocked in any spelling. */
+				phone = cdp_normalize_identifier(CDP_ID_PHONE, n, strlen(n), t->default_country, NIL, NIL);
+				if (phone)
+					t->blocked_phones = lappend(t->blocked_phones, phone);
 			}
 		}
 	}

@@ -32,6 +32,7 @@ typedef struct CdpTenant
 	int32		tenant_id;
 	char	   *default_country;	/* ISO 3166-1 alpha-2, or NULL */
 	List	   *blocked;		/* lower-cased extra blocked values (char *) */
+	List	   *blocked_phones; /* those that are phone numbers, in E.164 */
 	List	   *limits;			/* CdpTypeLimit *, defaults merged in */
 	List	   *priority;		/* type names, highest first; "custom" = any custom type */
 	int64		dedupe_window;	/* microseconds */
